@@ -1,0 +1,1 @@
+//! Log backup object names (format/log.md LOG-NAME-*). (to be written)

@@ -1,0 +1,15 @@
+//! brkit: a toolkit for TiDB BR (Backup & Restore) archives.
+//!
+//! Layering (dependencies point downward only, see `../shared/STYLE.md`):
+//! `codec`/`format` (pure, bytes in and typed values out) ← `storage` (object stores) ←
+//! `archive` (whole archives over storage) ← `cli` (thin front ends).
+//! The normative description of every byte lives in `format/` at the repository root; code
+//! cites its rule ids instead of restating it.
+#![deny(unsafe_code)]
+
+pub mod archive;
+pub mod cli;
+pub mod codec;
+pub mod format;
+pub mod proto;
+pub mod storage;

@@ -1,0 +1,73 @@
+//! Object storage: one narrow trait ([`Storage`]) that every archive reader and writer uses,
+//! implemented once over opendal (fs, memory, s3, azblob, gcs), with BR's storage URLs, a
+//! retry layer for temporary errors and a fault-injecting decorator for tests.
+//!
+//! Contract of every implementation (format/storage.md STORE-*):
+//! - object names are relative `/`-separated paths below the storage root; never absolute,
+//!   never containing `..` or NUL (rejected with [`StorageError::BadName`]);
+//! - `write` replaces an object atomically from a reader's point of view: a concurrent `read`
+//!   sees the old or the new content, never a mix (fs writes a temp file and renames);
+//! - `write_if_absent` fails with [`StorageErrorKind::AlreadyExists`] if the object exists
+//!   (conditional create where the backend supports it, else stat-then-write, as reported by
+//!   [`Capabilities::atomic_create`]);
+//! - `list` returns every object below a prefix (recursively), sorted by name;
+//! - errors say whether a retry can help ([`StorageError::is_temporary`]).
+
+mod error;
+pub mod fault;
+pub mod opendal_backend;
+pub mod retry;
+pub mod url;
+
+pub use error::{StorageError, StorageErrorKind};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// Metadata of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// Name relative to the storage root.
+    pub name: String,
+    /// Length in bytes.
+    pub size: u64,
+}
+
+/// What a backend can promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// `write_if_absent` is a true conditional create (no race window).
+    pub atomic_create: bool,
+    /// Local files: `local_path` returns a path that can be memory-mapped.
+    pub local_files: bool,
+}
+
+/// Result alias of the storage layer.
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// The storage trait. Every method's contract is in the module doc.
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// Whole object. `NotFound` if it does not exist.
+    async fn read(&self, name: &str) -> Result<Bytes>;
+    /// `len` bytes at `offset`. A range past the end is an error (`Truncated`), never short data.
+    async fn read_range(&self, name: &str, offset: u64, len: u64) -> Result<Bytes>;
+    /// Creates or replaces the object.
+    async fn write(&self, name: &str, data: Bytes) -> Result<()>;
+    /// Creates the object only if it does not exist yet.
+    async fn write_if_absent(&self, name: &str, data: Bytes) -> Result<()>;
+    /// Every object whose name starts with `prefix` (`""` = all), sorted by name.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>>;
+    /// Metadata of one object. `NotFound` if it does not exist.
+    async fn stat(&self, name: &str) -> Result<ObjectMeta>;
+    /// Deletes the object; deleting a missing object succeeds.
+    async fn delete(&self, name: &str) -> Result<()>;
+    /// What this backend promises.
+    fn capabilities(&self) -> Capabilities;
+    /// The storage URL with credentials removed, for messages.
+    fn display_url(&self) -> String;
+    /// For local backends: the filesystem path of an object (for mmap).
+    fn local_path(&self, _name: &str) -> Option<std::path::PathBuf> {
+        None
+    }
+}
