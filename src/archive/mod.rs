@@ -3,6 +3,7 @@
 //! ORDER-1, ORDER-2). Sits above `format` (pure) and `storage`; knows no CLI.
 
 mod error;
+pub mod catalog;
 pub mod snapshot;
 pub mod writer;
 

@@ -1,1 +1,4 @@
-fn main() {}
+//! `brtool`: see `brkit::cli`.
+fn main() -> std::process::ExitCode {
+    brkit::cli::brtool_main()
+}
