@@ -186,3 +186,8 @@ mod tests {
         }
     }
 }
+
+// Spec examples of format/mvcc.md, tidb-keys.md and tso.md (all of this helper's chapters).
+#[cfg(test)]
+#[path = "keys_spec_examples.rs"]
+mod spec_examples;
