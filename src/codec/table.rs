@@ -302,6 +302,18 @@ pub fn index_rule(old_t: i64, old_i: i64, new_t: i64, new_i: i64) -> RewriteRule
     }
 }
 
+impl RewriteRule {
+    /// Both prefixes in BR's legacy `EncodeKeyPrefix` form (REWRITE-5), for TiKV without
+    /// keyspaces. [`rewrite_raw_key`] with such rules rewrites memcomparable keys (with or
+    /// without ts) by plain byte-prefix substitution, as legacy TiKV does after stripping `z`.
+    pub fn to_legacy_encoded(&self) -> RewriteRule {
+        RewriteRule {
+            old_prefix: encode_key_prefix(&self.old_prefix),
+            new_prefix: encode_key_prefix(&self.new_prefix),
+        }
+    }
+}
+
 /// `t{old}` → `t{new}` (REWRITE-3).
 pub fn table_rule(old: i64, new: i64) -> RewriteRule {
     RewriteRule {

@@ -257,6 +257,23 @@ proptest! {
     }
 
     #[test]
+    fn rewrite_5_legacy_encoded_rules_rewrite_encoded_keys_like_keyspace_mode(
+            old: i64, new: i64, handle: i64, ts: u64, idx: i64, new_idx: i64,
+            vals in proptest::collection::vec(any::<u8>(), 0..20)) {
+        for (rule, key) in [
+            (record_rule(old, new), record_key_int(old, handle)),
+            (table_rule(old, new), record_key_int(old, handle)),
+            (index_rule(old, idx, new, new_idx), index_key(old, idx, &vals)),
+        ] {
+            let enc = encode_mvcc_key(&key, ts);
+            let legacy = rewrite_raw_key(&[rule.to_legacy_encoded()], &enc);
+            let keyspace = rewrite_encoded_key(&[rule], &enc).unwrap();
+            prop_assert!(legacy.is_some());
+            prop_assert_eq!(legacy, keyspace);
+        }
+    }
+
+    #[test]
     fn key_decoders_never_panic(data in proptest::collection::vec(any::<u8>(), 0..64)) {
         let _ = classify(&data);
         let _ = decode_meta_key(&data);
