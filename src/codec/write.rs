@@ -292,6 +292,48 @@ impl<'a> WriteRef<'a> {
     }
 }
 
+/// The version of one user key a backup holds (MVCC-17), like TiKV's `LatestEntryPolicy`.
+/// `versions` are `(commit_ts, write value)` of one key, newest first (the order of the write
+/// CF); versions above `backup_ts` are skipped. Deletes are kept only when `begin_ts > 0`
+/// (incremental backup). Returns the chosen commit_ts and record, or `None` if the key is not
+/// in the backup. Damaged records and versions out of order are errors.
+pub fn backup_entry<'a, I>(
+    versions: I,
+    begin_ts: u64,
+    backup_ts: u64,
+) -> Result<Option<(u64, WriteRef<'a>)>>
+where
+    I: IntoIterator<Item = (u64, &'a [u8])>,
+{
+    let mut previous = u64::MAX;
+    for (commit_ts, value) in versions {
+        if commit_ts > previous {
+            return Err(CodecError::invalid(
+                "write CF versions",
+                format!("commit_ts {commit_ts} after {previous}: not newest first"),
+            ));
+        }
+        previous = commit_ts;
+        if commit_ts > backup_ts {
+            continue;
+        }
+        if commit_ts <= begin_ts {
+            return Ok(None);
+        }
+        let w = WriteRef::parse(value)?;
+        if !w.passes_gc_fence(backup_ts) {
+            return Ok(None); // MVCC-18
+        }
+        match w.write_type {
+            WriteType::Put => return Ok(Some((commit_ts, w))),
+            WriteType::Delete if begin_ts > 0 => return Ok(Some((commit_ts, w))),
+            WriteType::Delete => return Ok(None),
+            WriteType::Lock | WriteType::Rollback => {}
+        }
+    }
+    Ok(None)
+}
+
 /// Reads only the type byte of a Write-CF value (MVCC-8).
 pub fn parse_type(b: &[u8]) -> Result<WriteType> {
     let Some(&t) = b.first() else {

@@ -201,6 +201,56 @@ fn mvcc_18_gc_fence_invalidates_latest_version() {
     assert!(w.as_ref().passes_gc_fence(100));
 }
 
+fn rec(t: WriteType, start: u64) -> Vec<u8> {
+    Write::new(t, start, Some(b"v".to_vec())).encode().unwrap()
+}
+
+#[test]
+fn mvcc_17_full_backup_takes_newest_put_skipping_locks_and_rollbacks() {
+    let (put, lock, rb) = (
+        rec(WriteType::Put, 5),
+        rec(WriteType::Lock, 15),
+        rec(WriteType::Rollback, 25),
+    );
+    let versions = [(30, &rb[..]), (20, &lock[..]), (10, &put[..])];
+    let (ts, w) = backup_entry(versions, 0, 100).unwrap().unwrap();
+    assert_eq!((ts, w.write_type, w.start_ts), (10, WriteType::Put, 5));
+    // Versions above backup_ts are not visible.
+    let newer = rec(WriteType::Put, 150);
+    let versions = [(200, &newer[..]), (10, &put[..])];
+    assert_eq!(backup_entry(versions, 0, 100).unwrap().unwrap().0, 10);
+    assert_eq!(backup_entry(versions, 0, 5).unwrap(), None);
+}
+
+#[test]
+fn mvcc_17_delete_omits_key_in_full_backup_and_is_kept_in_incremental() {
+    let (put, del) = (rec(WriteType::Put, 5), rec(WriteType::Delete, 15));
+    let versions = [(20, &del[..]), (10, &put[..])];
+    assert_eq!(backup_entry(versions, 0, 100).unwrap(), None);
+    let (ts, w) = backup_entry(versions, 12, 100).unwrap().unwrap();
+    assert_eq!((ts, w.write_type), (20, WriteType::Delete));
+    // Nothing newer than begin_ts: the key is not in an incremental backup.
+    assert_eq!(backup_entry(versions, 20, 100).unwrap(), None);
+}
+
+#[test]
+fn mvcc_17_gc_fenced_newest_version_omits_key() {
+    let mut fenced = Write::new(WriteType::Put, 5, Some(b"v".to_vec()));
+    fenced.gc_fence = Some(50);
+    let fenced = fenced.encode().unwrap();
+    let old = rec(WriteType::Put, 1);
+    let versions = [(10, &fenced[..]), (2, &old[..])];
+    assert_eq!(backup_entry(versions, 0, 100).unwrap(), None);
+    assert_eq!(backup_entry(versions, 0, 40).unwrap().unwrap().0, 10);
+}
+
+#[test]
+fn mvcc_17_damaged_or_unordered_versions_are_errors() {
+    let put = rec(WriteType::Put, 5);
+    assert!(backup_entry([(10, &b"X\x01"[..])], 0, 100).is_err());
+    assert!(backup_entry([(10, &put[..]), (20, &put[..])], 0, 5).is_err());
+}
+
 fn arb_write() -> impl Strategy<Value = Write> {
     (
         prop_oneof![
