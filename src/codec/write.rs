@@ -159,9 +159,8 @@ impl<'a> WriteRef<'a> {
     /// Decodes a Write-CF value. An unknown type byte, a truncated start_ts or a truncated
     /// known field is an error naming it; an unknown tag ends parsing (MVCC-12).
     pub fn parse(b: &'a [u8]) -> Result<WriteRef<'a>> {
-        let mut b = b;
         let write_type = parse_type(b)?;
-        b = &b[1..];
+        let mut b = b.get(1..).unwrap_or_default();
         let start_ts = decode_var_u64(&mut b).map_err(|e| rename(e, "write record start_ts"))?;
         let mut w = WriteRef {
             write_type,
