@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod cli;
 pub mod codec;
+pub mod engine;
 pub mod format;
 pub mod proto;
 pub mod storage;

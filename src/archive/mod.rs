@@ -4,6 +4,7 @@
 
 mod error;
 pub mod catalog;
+pub mod log;
 pub mod snapshot;
 pub mod writer;
 

@@ -71,3 +71,8 @@ pub fn finish(result: Outcome) -> ExitCode {
         }
     }
 }
+
+/// Opens a storage URL (BR syntax), with the URL redacted in every message.
+pub fn open_storage(url: &str) -> anyhow::Result<std::sync::Arc<dyn crate::storage::Storage>> {
+    crate::storage::opendal_backend::open_url(url).map_err(|e| anyhow!("-s/--storage: {e}"))
+}

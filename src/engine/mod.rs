@@ -1,0 +1,5 @@
+//! Work above whole archives: producing SSTs with RocksDB, sample archives for the demo, and
+//! re-deriving checksums from SST data. Backup, restore and PITR grow here. Uses `archive`,
+//! `format`, `codec` and `storage`; knows no CLI.
+
+pub mod sst_writer;
