@@ -4,7 +4,7 @@
 //!
 //! Contract of every implementation (format/storage.md STORE-*):
 //! - object names are relative `/`-separated paths below the storage root; never absolute,
-//!   never containing `..` or NUL (rejected with [`StorageError::BadName`]);
+//!   never containing `..` or NUL (rejected with [`StorageErrorKind::BadName`], STORE-1);
 //! - `write` replaces an object atomically from a reader's point of view: a concurrent `read`
 //!   sees the old or the new content, never a mix (fs writes a temp file and renames);
 //! - `write_if_absent` fails with [`StorageErrorKind::AlreadyExists`] if the object exists
@@ -13,13 +13,19 @@
 //! - `list` returns every object below a prefix (recursively), sorted by name;
 //! - errors say whether a retry can help ([`StorageError::is_temporary`]).
 
+pub mod blocking;
 mod error;
 pub mod fault;
+pub mod local_map;
+mod noop;
 pub mod opendal_backend;
 pub mod retry;
 pub mod url;
 
 pub use error::{StorageError, StorageErrorKind};
+pub use noop::NoopStorage;
+pub use opendal_backend::{open, open_url, OpendalStorage};
+pub use url::StorageUrl;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -70,4 +76,23 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn local_path(&self, _name: &str) -> Option<std::path::PathBuf> {
         None
     }
+}
+
+/// Checks an object name (STORE-1): a safe relative name (NAME-9 rules), else `BadName`.
+pub fn check_name(name: &str) -> Result<()> {
+    crate::format::naming::check_relative_name(name)
+        .map_err(|e| StorageError::bad_name(name, format!("STORE-1: {e}")))
+}
+
+/// Checks a listing prefix (STORE-5): `""`, or a name or name start that is not absolute and
+/// has no `.`/`..` segment or NUL. A trailing `/` is allowed.
+pub fn check_prefix(prefix: &str) -> Result<()> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    let body = prefix.strip_suffix('/').unwrap_or(prefix);
+    check_name(body).map_err(|e| StorageError {
+        object: Some(prefix.to_string()),
+        ..e
+    })
 }

@@ -1,1 +1,472 @@
-//! (to be written)
+//! [`OpendalStorage`]: the one [`Storage`] implementation for real backends (fs, memory, s3,
+//! azblob, gcs) over opendal, and [`open`], which turns a [`StorageUrl`] into a storage.
+//! Owns the per-service configuration and the STORE-* guarantees opendal does not give by
+//! itself (fs write atomicity, sorted recursive object-only listing, strict range reads).
+//! Knows nothing of archive layouts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use opendal::Operator;
+
+use super::error::StorageError;
+use super::noop::NoopStorage;
+use super::url::StorageUrl;
+use super::{check_name, check_prefix, Capabilities, ObjectMeta, Result, Storage};
+
+/// Marker in the names of the fs backend's temporary files (STORE-3); such files are never
+/// listed as objects.
+const FS_TMP_MARKER: &str = ".brkit-tmp.";
+
+/// Content type sent on object stores that want one (GCS emulators refuse writes without).
+const CONTENT_TYPE: &str = "application/octet-stream";
+
+/// Opens the storage a URL names. `noop://` gives a [`NoopStorage`]; every other scheme an
+/// [`OpendalStorage`].
+pub fn open(url: &StorageUrl) -> Result<Arc<dyn Storage>> {
+    match url {
+        StorageUrl::Noop => Ok(Arc::new(NoopStorage)),
+        _ => Ok(Arc::new(OpendalStorage::new(url)?)),
+    }
+}
+
+/// Parses a BR storage URL and opens it ([`StorageUrl::parse`] then [`open`]).
+pub fn open_url(raw: &str) -> Result<Arc<dyn Storage>> {
+    open(&StorageUrl::parse(raw)?)
+}
+
+/// A storage over one opendal operator.
+#[derive(Clone)]
+pub struct OpendalStorage {
+    op: Operator,
+    backend: &'static str,
+    redacted: String,
+    secrets: Vec<String>,
+    /// Set for the local backend: writes go through temp file + rename (STORE-3).
+    fs_root: Option<PathBuf>,
+    caps: Capabilities,
+    content_type: bool,
+    /// `write_if_absent` may use opendal's `if_not_exists`.
+    conditional: bool,
+}
+
+impl std::fmt::Debug for OpendalStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpendalStorage")
+            .field("url", &self.redacted)
+            .finish()
+    }
+}
+
+fn memory_registry() -> &'static Mutex<HashMap<String, Operator>> {
+    static REG: OnceLock<Mutex<HashMap<String, Operator>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Root given to opendal for a bucket prefix: `/prefix/` (or `/`).
+fn root_of(prefix: &str) -> String {
+    if prefix.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{prefix}/")
+    }
+}
+
+impl OpendalStorage {
+    /// Builds the operator for a parsed URL. Nothing is contacted yet; `noop` is refused here
+    /// (use [`open`]).
+    pub fn new(url: &StorageUrl) -> Result<Self> {
+        let redacted = url.redacted();
+        let secrets = url.secrets();
+        let fail = |e: opendal::Error| {
+            let mut err = StorageError::from(e).with_url(&redacted);
+            scrub(&mut err, &secrets);
+            err
+        };
+        let mut fs_root = None;
+        let mut content_type = false;
+        let mut endpoint_known = true;
+        let op = match url {
+            StorageUrl::Noop => {
+                return Err(StorageError::unsupported("noop storage has no operator"))
+            }
+            StorageUrl::Local { path } => {
+                let root = path.to_string_lossy().to_string();
+                fs_root = Some(path.clone());
+                Operator::new(opendal::services::Fs::default().root(&root)).map_err(fail)?
+            }
+            StorageUrl::Memory { name } => {
+                let mut reg = memory_registry()
+                    .lock()
+                    .map_err(|_| StorageError::other("memory registry poisoned"))?;
+                match reg.get(name) {
+                    Some(op) => op.clone(),
+                    None => {
+                        let op = Operator::new(opendal::services::Memory::default().root("/"))
+                            .map_err(fail)?;
+                        reg.insert(name.clone(), op.clone());
+                        op
+                    }
+                }
+            }
+            StorageUrl::S3(s) => {
+                let mut b = opendal::services::S3::default()
+                    .bucket(&s.bucket)
+                    .root(&root_of(&s.prefix))
+                    .region(s.region.as_deref().unwrap_or("us-east-1"));
+                if let Some(ep) = &s.endpoint {
+                    b = b.endpoint(ep);
+                    // Only AWS is known to honour If-None-Match on PUT; other S3 servers may
+                    // ignore it (STORE-6).
+                    endpoint_known = false;
+                }
+                if let (Some(ak), Some(sk)) = (&s.access_key, &s.secret_access_key) {
+                    b = b.access_key_id(ak.expose()).secret_access_key(sk.expose());
+                }
+                if let Some(t) = &s.session_token {
+                    b = b.session_token(t.expose());
+                }
+                if let Some(p) = &s.profile {
+                    b = b.profile(p);
+                }
+                if let Some(r) = &s.role_arn {
+                    b = b.role_arn(r);
+                }
+                if let Some(x) = &s.external_id {
+                    b = b.external_id(x);
+                }
+                if let Some(c) = &s.storage_class {
+                    b = b.default_storage_class(c);
+                }
+                if let Some(sse) = &s.sse {
+                    b = b.server_side_encryption(sse);
+                }
+                if let Some(k) = &s.sse_kms_key_id {
+                    b = b.server_side_encryption_aws_kms_key_id(k);
+                }
+                if let Some(acl) = &s.acl {
+                    b = b.default_acl(acl);
+                }
+                if !s.force_path_style {
+                    b = b.enable_virtual_host_style();
+                }
+                Operator::new(b).map_err(fail)?
+            }
+            StorageUrl::Azure(a) => {
+                let mut b = opendal::services::Azblob::default()
+                    .container(&a.container)
+                    .root(&root_of(&a.prefix));
+                let endpoint = match (&a.endpoint, &a.account_name) {
+                    (Some(ep), _) => ep.clone(),
+                    (None, Some(acct)) => format!("https://{acct}.blob.core.windows.net"),
+                    (None, None) => {
+                        return Err(StorageError::bad_url(
+                            "azure needs `account-name` (or env AZURE_STORAGE_ACCOUNT) or \
+                             `endpoint`",
+                        )
+                        .with_url(&redacted))
+                    }
+                };
+                b = b.endpoint(&endpoint);
+                if let Some(n) = &a.account_name {
+                    b = b.account_name(n);
+                }
+                if let Some(k) = &a.account_key {
+                    b = b.account_key(k.expose());
+                }
+                if let Some(t) = &a.sas_token {
+                    b = b.sas_token(t.expose());
+                }
+                if let Some(k) = &a.encryption_key {
+                    b = b.encryption_key(k.expose());
+                }
+                Operator::new(b).map_err(fail)?
+            }
+            StorageUrl::Gcs(g) => {
+                content_type = true;
+                let mut b = opendal::services::Gcs::default()
+                    .bucket(&g.bucket)
+                    .root(&root_of(&g.prefix));
+                if let Some(ep) = &g.endpoint {
+                    b = b.endpoint(ep);
+                }
+                match &g.credentials_file {
+                    Some(f) => b = b.credential_path(f),
+                    // Emulators (an explicit endpoint and no credentials): no auth at all.
+                    None if g.endpoint.is_some() => {
+                        b = b
+                            .skip_signature()
+                            .disable_vm_metadata()
+                            .disable_config_load()
+                    }
+                    None => {}
+                }
+                if let Some(c) = &g.storage_class {
+                    b = b.default_storage_class(c);
+                }
+                if let Some(acl) = &g.predefined_acl {
+                    b = b.predefined_acl(acl);
+                }
+                Operator::new(b).map_err(fail)?
+            }
+        };
+        let native = op.info().capability();
+        let conditional = native.write_with_if_not_exists && fs_root.is_none();
+        let caps = Capabilities {
+            atomic_create: if fs_root.is_some() {
+                true // hard link of a complete temp file, see fs_write_if_absent
+            } else {
+                conditional && endpoint_known
+            },
+            local_files: fs_root.is_some(),
+        };
+        Ok(Self {
+            op,
+            backend: url.backend_name(),
+            redacted,
+            secrets,
+            fs_root,
+            caps,
+            content_type,
+            conditional,
+        })
+    }
+
+    /// The backend name (`StorageUrl::backend_name`).
+    pub fn backend_name(&self) -> &'static str {
+        self.backend
+    }
+
+    /// The underlying opendal operator (e.g. to add layers).
+    pub fn operator(&self) -> &Operator {
+        &self.op
+    }
+
+    fn err(&self, e: opendal::Error, name: &str) -> StorageError {
+        let mut err = StorageError::from(e)
+            .with_object(name)
+            .with_url(&self.redacted);
+        scrub(&mut err, &self.secrets);
+        err
+    }
+
+    fn io_err(&self, e: &std::io::Error, name: &str) -> StorageError {
+        StorageError::from_io(e, name).with_url(&self.redacted)
+    }
+
+    async fn put(&self, name: &str, data: Bytes, if_not_exists: bool) -> Result<()> {
+        let mut w = self.op.write_with(name, data);
+        if self.content_type {
+            w = w.content_type(CONTENT_TYPE);
+        }
+        if if_not_exists {
+            w = w.if_not_exists(true);
+        }
+        w.await.map(|_| ()).map_err(|e| self.err(e, name))
+    }
+}
+
+/// Removes every known secret value from an error's text (STORE-URL-4).
+fn scrub(err: &mut StorageError, secrets: &[String]) {
+    for s in secrets {
+        if err.detail.contains(s.as_str()) {
+            err.detail = err.detail.replace(s.as_str(), "redacted");
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for OpendalStorage {
+    async fn read(&self, name: &str) -> Result<Bytes> {
+        check_name(name)?;
+        let buf = self.op.read(name).await.map_err(|e| self.err(e, name))?;
+        Ok(buf.to_bytes())
+    }
+
+    async fn read_range(&self, name: &str, offset: u64, len: u64) -> Result<Bytes> {
+        check_name(name)?;
+        let Some(end) = offset.checked_add(len) else {
+            return Err(
+                StorageError::truncated(name, "range end overflows").with_url(&self.redacted)
+            );
+        };
+        if len == 0 {
+            // STORE-4: an empty range is valid only within the object.
+            let size = self.stat(name).await?.size;
+            if offset > size {
+                return Err(StorageError::truncated(
+                    name,
+                    format!("offset {offset} past end {size}"),
+                )
+                .with_url(&self.redacted));
+            }
+            return Ok(Bytes::new());
+        }
+        let buf = self
+            .op
+            .read_with(name)
+            .range(offset..end)
+            .await
+            .map_err(|e| self.err(e, name))?;
+        if buf.len() as u64 != len {
+            return Err(StorageError::truncated(
+                name,
+                format!("wanted {len} bytes at {offset}, got {}", buf.len()),
+            )
+            .with_url(&self.redacted));
+        }
+        Ok(buf.to_bytes())
+    }
+
+    async fn write(&self, name: &str, data: Bytes) -> Result<()> {
+        check_name(name)?;
+        match &self.fs_root {
+            Some(root) => fs_write(root, name, data, false)
+                .await
+                .map_err(|e| self.io_err(&e, name)),
+            None => self.put(name, data, false).await,
+        }
+    }
+
+    async fn write_if_absent(&self, name: &str, data: Bytes) -> Result<()> {
+        check_name(name)?;
+        if let Some(root) = &self.fs_root {
+            return fs_write(root, name, data, true)
+                .await
+                .map_err(|e| self.io_err(&e, name));
+        }
+        // STORE-6: check first even when the service has a conditional create, because some
+        // S3-compatible servers silently ignore If-None-Match.
+        match self.op.stat(name).await {
+            Ok(_) => return Err(StorageError::already_exists(name).with_url(&self.redacted)),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
+            Err(e) => return Err(self.err(e, name)),
+        }
+        self.put(name, data, self.conditional).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
+        check_prefix(prefix)?;
+        // STORE-5: list the directory part recursively, keep objects under the full prefix.
+        let dir = match prefix.rfind('/') {
+            Some(i) => &prefix[..=i],
+            None => "",
+        };
+        let entries = match self.op.list_with(dir).recursive(true).await {
+            Ok(v) => v,
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.err(e, prefix)),
+        };
+        let mut out: Vec<ObjectMeta> = entries
+            .into_iter()
+            .filter(|e| !e.metadata().is_dir() && !e.path().ends_with('/'))
+            .map(|e| {
+                let name = e.path().trim_start_matches('/').to_string();
+                ObjectMeta {
+                    size: e.metadata().content_length(),
+                    name,
+                }
+            })
+            .filter(|m| m.name.starts_with(prefix) && !is_fs_tmp(&m.name))
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out.dedup_by(|a, b| a.name == b.name);
+        Ok(out)
+    }
+
+    async fn stat(&self, name: &str) -> Result<ObjectMeta> {
+        check_name(name)?;
+        let m = self.op.stat(name).await.map_err(|e| self.err(e, name))?;
+        if m.is_dir() {
+            return Err(StorageError::not_found(name)
+                .with_url(&self.redacted)
+                .with_temporary(false));
+        }
+        Ok(ObjectMeta {
+            name: name.to_string(),
+            size: m.content_length(),
+        })
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        check_name(name)?;
+        match self.op.delete(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.err(e, name)),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    fn display_url(&self) -> String {
+        self.redacted.clone()
+    }
+
+    fn local_path(&self, name: &str) -> Option<PathBuf> {
+        let root = self.fs_root.as_ref()?;
+        check_name(name).ok()?;
+        Some(root.join(name))
+    }
+}
+
+fn is_fs_tmp(name: &str) -> bool {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.starts_with('.') && last.contains(FS_TMP_MARKER)
+}
+
+/// STORE-3 on a local filesystem: the bytes go to a temporary file in the target's directory,
+/// are fsync'ed, then the file is renamed over the target (`write`) or hard-linked to it
+/// (`write_if_absent`: `link` fails if the target exists, so readers never see a partial
+/// object and two creators cannot both win). The directory is fsync'ed afterwards.
+async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std::io::Result<()> {
+    let target = root.join(name);
+    let dir = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.to_path_buf());
+    let file_name = target
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{file_name}{FS_TMP_MARKER}{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(&dir)?;
+        if if_absent && target.exists() {
+            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+        }
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
+            f.write_all(&data)?;
+            f.sync_all()?;
+            drop(f);
+            if if_absent {
+                std::fs::hard_link(&tmp, &target)
+            } else {
+                std::fs::rename(&tmp, &target)
+            }
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        result?;
+        // Make the new directory entry durable; failure here is not worth failing the write
+        // on filesystems that cannot fsync a directory.
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| std::io::Error::other(format!("write task failed: {e}")))?
+}

@@ -1,0 +1,628 @@
+//! Storage conformance suite (format/storage.md STORE-*): one set of cases run against every
+//! backend (fs in a tempdir, memory, and s3/azure/gcs when `BRKIT_TEST_{S3,AZURE,GCS}_URL`
+//! names a running server), plus BR URL parsing, retry and fault-injection tests.
+
+use std::sync::Arc;
+
+use brkit::storage::fault::{FaultRule, FaultyStorage, Op, Outcome};
+use brkit::storage::retry::{RetryPolicy, RetryStorage};
+use brkit::storage::url::StorageUrl;
+use brkit::storage::{open, open_url, Storage, StorageErrorKind};
+use bytes::Bytes;
+
+// ---------------------------------------------------------------- conformance suite
+
+/// Runs every STORE-* case against `s`. Object names are below `base` (which must be empty or
+/// end in `/`) so runs against shared servers do not collide.
+async fn conformance(s: Arc<dyn Storage>, base: &str) {
+    let n = |x: &str| format!("{base}{x}");
+
+    // STORE-2 write/read, overwrite.
+    s.write(&n("a/one"), Bytes::from_static(b"hello"))
+        .await
+        .unwrap();
+    assert_eq!(&s.read(&n("a/one")).await.unwrap()[..], b"hello");
+    s.write(&n("a/one"), Bytes::from_static(b"world!"))
+        .await
+        .unwrap();
+    assert_eq!(&s.read(&n("a/one")).await.unwrap()[..], b"world!");
+    // Empty objects exist and have size 0.
+    s.write(&n("empty"), Bytes::new()).await.unwrap();
+    assert_eq!(s.stat(&n("empty")).await.unwrap().size, 0);
+    assert!(s.read(&n("empty")).await.unwrap().is_empty());
+
+    // STORE-4 read_range: middle, up to the end, past the end, empty ranges.
+    s.write(&n("r"), Bytes::from_static(b"0123456789"))
+        .await
+        .unwrap();
+    assert_eq!(&s.read_range(&n("r"), 3, 4).await.unwrap()[..], b"3456");
+    assert_eq!(&s.read_range(&n("r"), 7, 3).await.unwrap()[..], b"789");
+    assert_eq!(
+        &s.read_range(&n("r"), 0, 10).await.unwrap()[..],
+        b"0123456789"
+    );
+    let e = s.read_range(&n("r"), 8, 5).await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
+    let e = s.read_range(&n("r"), 20, 1).await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
+    let e = s.read_range(&n("r"), u64::MAX, 2).await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
+    assert!(s.read_range(&n("r"), 10, 0).await.unwrap().is_empty());
+    let e = s.read_range(&n("r"), 11, 0).await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
+
+    // stat.
+    let m = s.stat(&n("r")).await.unwrap();
+    assert_eq!((m.name.as_str(), m.size), (n("r").as_str(), 10));
+
+    // STORE-7 NotFound kinds, never temporary.
+    for e in [
+        s.read(&n("missing")).await.unwrap_err(),
+        s.stat(&n("missing")).await.unwrap_err(),
+        s.read_range(&n("missing"), 0, 1).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+        assert!(!e.is_temporary());
+    }
+    // A "directory" is not an object.
+    let e = s.stat(&n("a")).await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+
+    // STORE-5 list: recursive, sorted, objects only, prefix may end mid-name.
+    for x in ["l/b", "l/a/2", "l/a/1", "l/c.meta", "l/c.meta.2", "lx"] {
+        s.write(&n(x), Bytes::from(x.to_string())).await.unwrap();
+    }
+    let names = |v: Vec<brkit::storage::ObjectMeta>| -> Vec<String> {
+        v.into_iter().map(|m| m.name).collect()
+    };
+    assert_eq!(
+        names(s.list(&n("l/")).await.unwrap()),
+        ["l/a/1", "l/a/2", "l/b", "l/c.meta", "l/c.meta.2"].map(n)
+    );
+    assert_eq!(
+        names(s.list(&n("l/c.meta")).await.unwrap()),
+        ["l/c.meta", "l/c.meta.2"].map(n)
+    );
+    assert_eq!(
+        names(s.list(&n("l")).await.unwrap()),
+        ["l/a/1", "l/a/2", "l/b", "l/c.meta", "l/c.meta.2", "lx"].map(n)
+    );
+    let all = s.list(base).await.unwrap();
+    assert!(all.windows(2).all(|w| w[0].name < w[1].name), "sorted");
+    let sizes: Vec<u64> = s
+        .list(&n("l/a/"))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.size)
+        .collect();
+    assert_eq!(sizes, [5, 5]);
+    assert!(s.list(&n("nothing-here/")).await.unwrap().is_empty());
+
+    // STORE-8 delete, missing ok.
+    s.delete(&n("l/b")).await.unwrap();
+    s.delete(&n("l/b")).await.unwrap();
+    s.delete(&n("never-existed")).await.unwrap();
+    assert_eq!(
+        s.stat(&n("l/b")).await.unwrap_err().kind,
+        StorageErrorKind::NotFound
+    );
+
+    // STORE-6 write_if_absent twice ⇒ AlreadyExists, first content kept.
+    s.write_if_absent(&n("lock"), Bytes::from_static(b"first"))
+        .await
+        .unwrap();
+    let e = s
+        .write_if_absent(&n("lock"), Bytes::from_static(b"second"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}");
+    assert_eq!(&s.read(&n("lock")).await.unwrap()[..], b"first");
+
+    // STORE-1 hostile names rejected before touching the backend.
+    for bad in ["", "/abs", "../x", "a/../b", "a//b", "a/./b", "a\0b", "a/"] {
+        let e = s.write(bad, Bytes::from_static(b"x")).await.unwrap_err();
+        assert_eq!(e.kind, StorageErrorKind::BadName, "{bad:?}: {e}");
+        let e = s.read(bad).await.unwrap_err();
+        assert_eq!(e.kind, StorageErrorKind::BadName, "{bad:?}: {e}");
+    }
+    assert_eq!(
+        s.list("/abs").await.unwrap_err().kind,
+        StorageErrorKind::BadName
+    );
+    assert_eq!(
+        s.list("../").await.unwrap_err().kind,
+        StorageErrorKind::BadName
+    );
+
+    // Large object (9 MiB: above multipart thresholds), whole and ranged reads.
+    let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    s.write(&n("big"), Bytes::from(big.clone())).await.unwrap();
+    assert_eq!(s.stat(&n("big")).await.unwrap().size, big.len() as u64);
+    let got = s.read(&n("big")).await.unwrap();
+    assert!(got[..] == big[..], "9 MiB object round trip");
+    let off = 8 * 1024 * 1024 + 17;
+    let r = s.read_range(&n("big"), off as u64, 1000).await.unwrap();
+    assert_eq!(&r[..], &big[off..off + 1000]);
+
+    // Clean up what we wrote (servers may be shared).
+    for m in s.list(base).await.unwrap() {
+        s.delete(&m.name).await.unwrap();
+    }
+    assert!(s.list(base).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn store_conformance_fs() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("local://{}", dir.path().display());
+    let s = open_url(&url).unwrap();
+    assert!(s.capabilities().local_files);
+    assert!(s.capabilities().atomic_create);
+    conformance(s.clone(), "").await;
+    // STORE-3: no temporary files are left behind.
+    let left: Vec<_> = walk(dir.path());
+    assert!(left.iter().all(|p| p.is_dir()), "{left:?}");
+}
+
+fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap().path();
+        if e.is_dir() {
+            out.extend(walk(&e));
+        }
+        out.push(e);
+    }
+    out
+}
+
+#[tokio::test]
+async fn store_conformance_fs_bare_path_with_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_url(dir.path().to_str().unwrap()).unwrap();
+    conformance(s, "run-1/").await;
+}
+
+#[tokio::test]
+async fn store_conformance_memory() {
+    let s = open_url("memory://conformance").unwrap();
+    assert!(s.capabilities().atomic_create);
+    conformance(s, "").await;
+}
+
+#[tokio::test]
+async fn memory_urls_with_one_name_share_data() {
+    let a = open_url("memory://shared-test").unwrap();
+    let b = open_url("memory://shared-test").unwrap();
+    let c = open_url("memory://other-test").unwrap();
+    a.write("x", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(&b.read("x").await.unwrap()[..], b"1");
+    assert_eq!(
+        c.read("x").await.unwrap_err().kind,
+        StorageErrorKind::NotFound
+    );
+}
+
+async fn remote(var: &str) {
+    let Ok(url) = std::env::var(var) else {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: {var} is not set; the conformance suite did NOT run against \
+             this backend !!!!!!!!\n"
+        );
+        return;
+    };
+    let s = open_url(&url).unwrap_or_else(|e| panic!("{var}: {e}"));
+    let base = format!("brkit-conformance-{}/", uuid::Uuid::new_v4().simple());
+    conformance(s, &base).await;
+}
+
+#[tokio::test]
+async fn store_conformance_s3_when_configured() {
+    remote("BRKIT_TEST_S3_URL").await;
+}
+
+#[tokio::test]
+async fn store_conformance_azure_when_configured() {
+    remote("BRKIT_TEST_AZURE_URL").await;
+}
+
+#[tokio::test]
+async fn store_conformance_gcs_when_configured() {
+    remote("BRKIT_TEST_GCS_URL").await;
+}
+
+#[tokio::test]
+async fn store_3_fs_write_is_atomic_for_concurrent_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_url(dir.path().to_str().unwrap()).unwrap();
+    let a = Bytes::from(vec![b'a'; 1 << 20]);
+    let b = Bytes::from(vec![b'b'; 1 << 20]);
+    s.write("obj", a.clone()).await.unwrap();
+    let writer = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                let d = if i % 2 == 0 { b.clone() } else { a.clone() };
+                s.write("obj", d).await.unwrap();
+            }
+        })
+    };
+    for _ in 0..40 {
+        let got = s.read("obj").await.unwrap();
+        assert_eq!(got.len(), 1 << 20);
+        assert!(
+            got.iter().all(|&c| c == got[0]),
+            "mixed old and new content"
+        );
+    }
+    writer.await.unwrap();
+}
+
+#[tokio::test]
+async fn store_6_fs_write_if_absent_has_one_winner_among_racers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_url(dir.path().to_str().unwrap()).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.write_if_absent("lock", Bytes::from(vec![i; 4096])).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(e) => assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}"),
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+#[tokio::test]
+async fn local_path_points_at_the_object_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_url(dir.path().to_str().unwrap()).unwrap();
+    s.write("d/f", Bytes::from_static(b"xyz")).await.unwrap();
+    let p = s.local_path("d/f").unwrap();
+    assert_eq!(std::fs::read(p).unwrap(), b"xyz");
+    assert!(s.local_path("../f").is_none());
+    assert!(open_url("memory://lp").unwrap().local_path("d/f").is_none());
+}
+
+#[tokio::test]
+async fn noop_discards_writes() {
+    let s = open_url("noop://").unwrap();
+    s.write("a", Bytes::from_static(b"x")).await.unwrap();
+    assert_eq!(
+        s.read("a").await.unwrap_err().kind,
+        StorageErrorKind::NotFound
+    );
+    assert!(s.list("").await.unwrap().is_empty());
+    assert_eq!(
+        s.write("../a", Bytes::new()).await.unwrap_err().kind,
+        StorageErrorKind::BadName
+    );
+}
+
+#[test]
+fn blocking_facade_runs_storage_calls() {
+    use brkit::storage::blocking::block_on;
+    let s = open_url("memory://blocking").unwrap();
+    block_on(s.write("k", Bytes::from_static(b"v"))).unwrap();
+    assert_eq!(&block_on(s.read("k")).unwrap()[..], b"v");
+}
+
+// ---------------------------------------------------------------- URLs
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn parse(s: &str) -> brkit::storage::Result<StorageUrl> {
+    StorageUrl::parse_with_env(s, &no_env)
+}
+
+#[test]
+fn store_url_1_local_forms() {
+    for (raw, path) in [
+        ("local:///tmp/backup", "/tmp/backup"),
+        ("file:///tmp/backup/", "/tmp/backup/"),
+        ("/tmp/backup", "/tmp/backup"),
+        ("local:///tmp/with%20space", "/tmp/with space"),
+    ] {
+        let u = parse(raw).unwrap();
+        assert_eq!(u, StorageUrl::Local { path: path.into() }, "{raw}");
+        assert_eq!(u.backend_name(), "local");
+    }
+    // A relative path is made absolute against the working directory (as BR does).
+    let StorageUrl::Local { path } = parse("rel/dir").unwrap() else {
+        panic!()
+    };
+    assert_eq!(path, std::env::current_dir().unwrap().join("rel/dir"));
+}
+
+#[test]
+fn store_url_1_noop_and_memory() {
+    assert_eq!(parse("noop://").unwrap(), StorageUrl::Noop);
+    assert_eq!(parse("noop://").unwrap().backend_name(), "noop");
+    let m = parse("memory://t1").unwrap();
+    assert_eq!(m, StorageUrl::Memory { name: "t1".into() });
+    assert_eq!(m.backend_name(), "memory");
+}
+
+#[test]
+fn store_url_2_s3_parameters_and_aliases() {
+    let u = parse(
+        "s3://bucket/some/prefix/?endpoint=http://127.0.0.1:9000&access_key=AK&\
+         secret-access-key=S%2Fk+y&region=us-west-2&force-path-style=false&provider=minio",
+    )
+    .unwrap();
+    assert_eq!(u.backend_name(), "s3");
+    let StorageUrl::S3(s) = u else { panic!() };
+    assert_eq!(s.bucket, "bucket");
+    assert_eq!(s.prefix, "some/prefix");
+    assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(s.region.as_deref(), Some("us-west-2"));
+    assert_eq!(s.access_key.unwrap().expose(), "AK");
+    // br/pkg/storage/parse.go ParseRawURL: `+` in a secret is literal (pingcap/br#603).
+    assert_eq!(s.secret_access_key.unwrap().expose(), "S/k+y");
+    assert!(!s.force_path_style);
+    assert_eq!(s.provider.as_deref(), Some("minio"));
+    // Upper-case keys and `_` are normalised like BR's ExtractQueryParameters.
+    let StorageUrl::S3(s) =
+        parse("s3://b?Access_Key=a&SECRET_ACCESS_KEY=b&Session_Token=t").unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(s.access_key.unwrap().expose(), "a");
+    assert_eq!(s.session_token.unwrap().expose(), "t");
+}
+
+#[test]
+fn store_url_3_s3_path_style_defaults() {
+    let StorageUrl::S3(s) = parse("s3://b/p").unwrap() else {
+        panic!()
+    };
+    assert!(s.force_path_style, "BR defaults URLs to path style");
+    assert_eq!(s.prefix, "p");
+    for raw in [
+        "s3://b?provider=alibaba",
+        "s3://b?use-accelerate-endpoint=true",
+    ] {
+        let StorageUrl::S3(s) = parse(raw).unwrap() else {
+            panic!()
+        };
+        assert!(!s.force_path_style, "{raw}");
+    }
+}
+
+#[test]
+fn store_url_2_azure_and_env_fallback() {
+    for scheme in ["azure", "azblob"] {
+        let u = parse(&format!(
+            "{scheme}://cont/pre?account-name=devstoreaccount1&account_key=KEY%3D%3D&\
+             endpoint=http://127.0.0.1:10000/devstoreaccount1"
+        ))
+        .unwrap();
+        assert_eq!(u.backend_name(), "azure");
+        let StorageUrl::Azure(a) = u else { panic!() };
+        assert_eq!((a.container.as_str(), a.prefix.as_str()), ("cont", "pre"));
+        assert_eq!(a.account_name.as_deref(), Some("devstoreaccount1"));
+        assert_eq!(a.account_key.unwrap().expose(), "KEY==");
+    }
+    let env = |k: &str| match k {
+        "AZURE_STORAGE_ACCOUNT" => Some("envacct".to_string()),
+        "AZURE_STORAGE_KEY" => Some("envkey".to_string()),
+        _ => None,
+    };
+    let StorageUrl::Azure(a) = StorageUrl::parse_with_env("azure://c", &env).unwrap() else {
+        panic!()
+    };
+    assert_eq!(a.account_name.as_deref(), Some("envacct"));
+    assert_eq!(a.account_key.unwrap().expose(), "envkey");
+}
+
+#[test]
+fn store_url_2_gcs_both_schemes() {
+    for scheme in ["gcs", "gs"] {
+        let u = parse(&format!(
+            "{scheme}://bkt/a/b?endpoint=http://127.0.0.1:4443&credentials-file=/k.json"
+        ))
+        .unwrap();
+        assert_eq!(u.backend_name(), "gcs");
+        let StorageUrl::Gcs(g) = u else { panic!() };
+        assert_eq!((g.bucket.as_str(), g.prefix.as_str()), ("bkt", "a/b"));
+        assert_eq!(g.credentials_file.as_deref(), Some("/k.json"));
+        assert_eq!(g.endpoint.as_deref(), Some("http://127.0.0.1:4443"));
+    }
+}
+
+#[test]
+fn store_url_4_redaction_never_leaks_secrets() {
+    let cases = [
+        "s3://b/p?access-key=AKIDSECRETVALUE1&secret-access-key=SKSECRETVALUE2&\
+         session-token=TOKENSECRET3&endpoint=http://h:1",
+        "azure://c/p?account-name=acct&account-key=AZKEYSECRET4&sas-token=SASSECRET5",
+        "azblob://c?account-name=acct&encryption-key=ENCSECRET6",
+    ];
+    let secrets = [
+        "AKIDSECRETVALUE1",
+        "SKSECRETVALUE2",
+        "TOKENSECRET3",
+        "AZKEYSECRET4",
+        "SASSECRET5",
+        "ENCSECRET6",
+    ];
+    for raw in cases {
+        let u = parse(raw).unwrap();
+        for shown in [u.redacted(), u.to_string(), format!("{u:?}")] {
+            for s in secrets {
+                assert!(!shown.contains(s), "{shown} leaks {s}");
+            }
+        }
+        assert!(u.redacted().contains("redacted"), "{}", u.redacted());
+        // An opened storage shows only the redacted URL.
+        let st = open(&u).unwrap();
+        let shown = format!("{} {:?}", st.display_url(), st);
+        for s in secrets {
+            assert!(!shown.contains(s), "{shown} leaks {s}");
+        }
+    }
+    assert_eq!(
+        parse("s3://b/p?endpoint=http://h:1&secret_access_key=x&access-key=y")
+            .unwrap()
+            .redacted(),
+        "s3://b/p?endpoint=http://h:1&access-key=redacted&secret-access-key=redacted"
+    );
+}
+
+#[test]
+fn store_url_bad_urls_name_the_problem() {
+    for (raw, needle) in [
+        ("", "empty"),
+        ("ftp://host/x", "ftp"),
+        ("hdfs://nn/x", "hdfs"),
+        ("s3:///prefix", "bucket"),
+        ("s3://b?colour=blue", "colour"),
+        ("s3://b?force-path-style=maybe", "force-path-style"),
+        ("s3://b?endpoint=127.0.0.1:9000", "endpoint"),
+        ("s3://b?access-key=a", "secret-access-key"),
+        ("s3://b?region=a&region=b", "region"),
+        ("azure://?account-name=a", "container"),
+        ("gcs://b?bogus=1", "bogus"),
+        ("local://host/path", "host"),
+        ("local://", "absolute"),
+        ("noop://?x=1", "x"),
+        ("s3://b/a/../c", ".."),
+    ] {
+        let e = parse(raw).unwrap_err();
+        assert_eq!(e.kind, StorageErrorKind::BadUrl, "{raw}: {e}");
+        assert!(e.to_string().contains(needle), "{raw}: {e}");
+    }
+    // The error for a bad parameter never echoes secret values.
+    let e = parse("s3://b?secret-access-key=TOPSECRET&colour=x").unwrap_err();
+    assert!(!e.to_string().contains("TOPSECRET"), "{e}");
+}
+
+// ---------------------------------------------------------------- retry + faults
+
+fn fast_retry(attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: attempts,
+        base_delay: std::time::Duration::from_millis(1),
+        max_delay: std::time::Duration::from_millis(4),
+    }
+}
+
+#[tokio::test]
+async fn store_err_1_temporary_failure_is_retried_then_succeeds() {
+    let inner = open_url("memory://retry-temp").unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner.clone(),
+        vec![FaultRule::on(Op::Write)
+            .matching("obj")
+            .times(2)
+            .outcome(Outcome::Temporary)],
+    ));
+    let r = RetryStorage::new(faulty.clone(), fast_retry(5));
+    r.write("obj", Bytes::from_static(b"v")).await.unwrap();
+    assert_eq!(r.retries(), 2);
+    assert_eq!(&inner.read("obj").await.unwrap()[..], b"v");
+    assert_eq!(faulty.log().iter().filter(|e| e.op == Op::Write).count(), 3);
+}
+
+#[tokio::test]
+async fn store_err_1_permanent_failure_is_not_retried() {
+    let inner = open_url("memory://retry-perm").unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner,
+        vec![FaultRule::on(Op::Write).outcome(Outcome::Permanent)],
+    ));
+    let r = RetryStorage::new(faulty.clone(), fast_retry(5));
+    let e = r.write("obj", Bytes::from_static(b"v")).await.unwrap_err();
+    assert!(!e.is_temporary());
+    assert_eq!(r.retries(), 0);
+    assert_eq!(faulty.log().len(), 1);
+    // NotFound is permanent too.
+    let e = r.read("missing").await.unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::NotFound);
+    assert_eq!(r.retries(), 0);
+}
+
+#[tokio::test]
+async fn store_err_1_retries_are_bounded() {
+    let inner = open_url("memory://retry-bound").unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner,
+        vec![FaultRule::on(Op::Read).outcome(Outcome::Temporary)],
+    ));
+    let r = RetryStorage::new(faulty.clone(), fast_retry(3));
+    let e = r.read("x").await.unwrap_err();
+    assert!(e.is_temporary());
+    assert_eq!(r.retries(), 2);
+    assert_eq!(faulty.log().len(), 3);
+}
+
+#[tokio::test]
+async fn fault_short_and_corrupt_reads() {
+    let inner = open_url("memory://fault-read").unwrap();
+    inner
+        .write("d/x", Bytes::from_static(b"0123456789"))
+        .await
+        .unwrap();
+    let f = FaultyStorage::new(
+        inner,
+        vec![
+            FaultRule::on(Op::Read)
+                .matching("d/x")
+                .outcome(Outcome::Short(4)),
+            FaultRule::on(Op::ReadRange)
+                .matching("d/x")
+                .outcome(Outcome::FlipBit(3)),
+        ],
+    );
+    assert_eq!(&f.read("d/x").await.unwrap()[..], b"0123");
+    let r = f.read_range("d/x", 0, 10).await.unwrap();
+    assert_ne!(&r[..], b"0123456789");
+    assert_eq!(r[0] ^ b'0', 0b1000);
+}
+
+#[tokio::test]
+async fn fault_crash_after_k_writes_fails_everything_after() {
+    let inner = open_url("memory://fault-crash").unwrap();
+    let f = FaultyStorage::new(inner.clone(), vec![]).crash_after_writes(2);
+    f.write("a", Bytes::from_static(b"1")).await.unwrap();
+    f.write("b", Bytes::from_static(b"2")).await.unwrap();
+    let e = f.write("c", Bytes::from_static(b"3")).await.unwrap_err();
+    assert!(!e.is_temporary());
+    assert!(f.read("a").await.is_err(), "every op fails after the crash");
+    assert!(inner.stat("c").await.is_err());
+    assert_eq!(inner.list("").await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn fault_nth_matching_write_fails_and_slow_list() {
+    let inner = open_url("memory://fault-nth").unwrap();
+    let f = FaultyStorage::new(
+        inner,
+        vec![
+            FaultRule::on(Op::Write)
+                .matching_fn(|n| n.ends_with(".sst"))
+                .nth(2)
+                .outcome(Outcome::Permanent),
+            FaultRule::on(Op::List).outcome(Outcome::Delay(std::time::Duration::from_millis(5))),
+        ],
+    );
+    f.write("1.sst", Bytes::new()).await.unwrap();
+    f.write("meta", Bytes::new()).await.unwrap();
+    assert!(f.write("2.sst", Bytes::new()).await.is_err());
+    f.write("3.sst", Bytes::new()).await.unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(f.list("").await.unwrap().len(), 3);
+    assert!(t.elapsed() >= std::time::Duration::from_millis(5));
+    let log = f.log();
+    assert_eq!(log.len(), 5);
+    assert!(log[2].failed && log[2].name == "2.sst");
+}
