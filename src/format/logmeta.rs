@@ -545,4 +545,4 @@ pub fn restorable_window(
 
 #[cfg(test)]
 #[path = "logmeta_tests.rs"]
-mod tests;
+pub(crate) mod tests;
