@@ -164,6 +164,9 @@ fn flush_ts_of(path: &str, m: &LogMeta) -> u64 {
     }
 }
 
+/// A movable group: (min_ts, object path, meta index, group index); sorts in LOG-MERGE-4 order.
+type Candidate<'a> = (u64, &'a str, usize, usize);
+
 /// Plans a merge (LOG-MERGE-1 … LOG-MERGE-7). `new_uuid` names new objects. Deterministic
 /// for a given input and UUID sequence.
 pub fn plan_merge(
@@ -208,7 +211,7 @@ pub fn plan_merge(
         }
     }
     // LOG-MERGE-4: candidates by (store, class), ordered by min_ts then path.
-    let mut buckets: BTreeMap<(i64, bool), Vec<(u64, &str, usize, usize)>> = BTreeMap::new();
+    let mut buckets: BTreeMap<(i64, bool), Vec<Candidate>> = BTreeMap::new();
     for (mi, (_, m)) in metas.iter().enumerate() {
         if m.version != LogMetaVersion::V2 {
             continue;

@@ -72,8 +72,11 @@ fn sub_file(label: u64, len: u64, is_meta: bool) -> LogSubFile {
     f
 }
 
+/// Per flush: the store and its groups (meta-KV?, sub-file sizes).
+type Spec = Vec<(i64, Vec<(bool, Vec<u64>)>)>;
+
 /// Builds an archive: per (store, flush), one meta with groups of sub-files of given sizes.
-fn archive(spec: &[(i64, Vec<(bool, Vec<u64>)>)]) -> Archive {
+fn archive(spec: &Spec) -> Archive {
     let mut a = Archive::default();
     let mut label = 1000u64;
     for (n, (store, groups)) in spec.iter().enumerate() {
@@ -129,7 +132,7 @@ fn uuids() -> impl FnMut() -> Uuid {
 
 #[test]
 fn log_merge_4_packs_small_groups_per_store_in_order() {
-    let a = archive(&[
+    let a = archive(&vec![
         (1, vec![(false, vec![30, 20]), (false, vec![200])]),
         (1, vec![(false, vec![40])]),
         (2, vec![(false, vec![10])]),
@@ -167,7 +170,10 @@ fn log_merge_4_packs_small_groups_per_store_in_order() {
 
 #[test]
 fn log_merge_1_nothing_to_do_gives_an_empty_plan() {
-    let a = archive(&[(1, vec![(false, vec![500])]), (1, vec![(false, vec![10])])]);
+    let a = archive(&vec![
+        (1, vec![(false, vec![500])]),
+        (1, vec![(false, vec![10])]),
+    ]);
     let plan = plan_merge(&a.metas(), 100, &mut uuids()).unwrap();
     assert!(plan.is_empty(), "{plan}");
     assert!(plan_merge(&a.metas(), 0, &mut uuids()).is_err());
@@ -175,7 +181,10 @@ fn log_merge_1_nothing_to_do_gives_an_empty_plan() {
 
 #[test]
 fn log_merge_2_groups_without_sha256_stay() {
-    let mut a = archive(&[(1, vec![(false, vec![10])]), (1, vec![(false, vec![10])])]);
+    let mut a = archive(&vec![
+        (1, vec![(false, vec![10])]),
+        (1, vec![(false, vec![10])]),
+    ]);
     let (p, mut m) = a.metas().remove(0);
     m.groups[0].files[0].sha256 = None;
     a.metas.insert(p, encode_log_meta(&m));
@@ -186,12 +195,15 @@ fn log_merge_2_groups_without_sha256_stay() {
 
 #[test]
 fn log_merge_9_missing_source_is_an_error() {
-    let a = archive(&[(1, vec![(false, vec![10])]), (1, vec![(false, vec![10])])]);
+    let a = archive(&vec![
+        (1, vec![(false, vec![10])]),
+        (1, vec![(false, vec![10])]),
+    ]);
     let plan = plan_merge(&a.metas(), 100, &mut uuids()).unwrap();
     assert!(apply_plan_bytes(&plan, &HashMap::new()).is_err());
 }
 
-fn arb_archive() -> impl Strategy<Value = Vec<(i64, Vec<(bool, Vec<u64>)>)>> {
+fn arb_archive() -> impl Strategy<Value = Spec> {
     proptest::collection::vec(
         (
             1i64..4,
