@@ -422,3 +422,7 @@ impl GroupBuilder {
 #[cfg(test)]
 #[path = "logfile_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "log/spec_tests.rs"]
+pub(crate) mod spec_tests;

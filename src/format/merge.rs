@@ -323,11 +323,6 @@ fn steps_for(
     let mut taken: BTreeSet<String> = metas.iter().map(|(p, _)| p.clone()).collect();
     for (o, src) in objects.iter().zip(&new_meta_src) {
         let g = &o.group;
-        let resolved_ts = src
-            .iter()
-            .map(|&mi| metas[mi].1.resolved_ts)
-            .min()
-            .unwrap_or(0);
         let mut flush_ts = src
             .iter()
             .map(|&mi| flush_ts_of(&metas[mi].0, &metas[mi].1))
@@ -364,7 +359,8 @@ fn steps_for(
             path,
             meta: LogMeta {
                 store_id: o.store_id,
-                resolved_ts,
+                // LOG-META-11: as BR's ReplaceMetadata.
+                resolved_ts: g.min_resolved_ts,
                 min_ts: g.min_ts,
                 max_ts: g.max_ts,
                 version: LogMetaVersion::V2,
@@ -393,9 +389,13 @@ fn steps_for(
         if kept.is_empty() && m.files.is_empty() {
             steps.push(MergeStep::DeleteMeta { path: path.clone() });
         } else {
+            // LOG-META-11: recompute like BR's ReplaceMetadata (V1 files keep the old values).
             let mut nm = m.clone();
-            nm.min_ts = kept.iter().map(|g| g.min_ts).min().unwrap_or(m.min_ts);
-            nm.max_ts = kept.iter().map(|g| g.max_ts).max().unwrap_or(m.max_ts);
+            if !kept.is_empty() {
+                nm.min_ts = kept.iter().map(|g| g.min_ts).min().unwrap_or(0);
+                nm.max_ts = kept.iter().map(|g| g.max_ts).max().unwrap_or(0);
+                nm.resolved_ts = kept.iter().map(|g| g.min_resolved_ts).min().unwrap_or(0);
+            }
             nm.groups = kept;
             steps.push(MergeStep::RewriteMeta {
                 path: path.clone(),
