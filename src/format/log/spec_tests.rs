@@ -219,3 +219,106 @@ fn log_md_rule_ids_are_unique_and_well_formed() {
     }
     assert!(seen.len() >= 30, "only {} rules parsed", seen.len());
 }
+
+const MERGE_SPEC: &str = include_str!("../../../format/log-merge.md");
+
+/// Runs one `log-merge-pack` example: `target=T groups=s:len,... => objects=s:len,...|none`.
+fn merge_pack(input: &str) -> String {
+    use crate::format::logmeta::{LogGroup, LogMeta, LogMetaVersion};
+    use crate::format::merge::plan_merge;
+    use crate::format::naming::log::{build_log_data_path, build_meta_path};
+    use sha2::{Digest, Sha256};
+    let (t, g) = input.split_once(' ').expect("target and groups");
+    let target: u64 = t.strip_prefix("target=").expect("target=").parse().unwrap();
+    let mut metas = Vec::new();
+    for (i, sg) in g
+        .strip_prefix("groups=")
+        .expect("groups=")
+        .split(',')
+        .enumerate()
+    {
+        let (s, l) = sg.split_once(':').expect("store:len");
+        let (store, len): (i64, u64) = (s.parse().unwrap(), l.parse().unwrap());
+        let min_ts = 1000 + i as u64 * 10;
+        let mut f = crate::format::logmeta::tests::sub(0, len);
+        f.sha256 = Some(Sha256::digest((i as u64).to_le_bytes()).into());
+        f.min_ts = min_ts;
+        f.max_ts = min_ts + 5;
+        let path = build_log_data_path(
+            store as u64,
+            min_ts,
+            min_ts + 5,
+            uuid::Uuid::from_u128(i as u128),
+            false,
+        );
+        let meta = LogMeta {
+            store_id: store,
+            resolved_ts: min_ts + 6,
+            min_ts,
+            max_ts: min_ts + 5,
+            version: LogMetaVersion::V2,
+            groups: vec![LogGroup {
+                path,
+                min_ts,
+                max_ts: min_ts + 5,
+                min_resolved_ts: min_ts + 6,
+                length: len,
+                files: vec![f],
+            }],
+            files: vec![],
+        };
+        metas.push((
+            build_meta_path(i as u64 + 1, store as u64, min_ts, min_ts, min_ts + 5, 1),
+            meta,
+        ));
+    }
+    let mut n = 0u128;
+    let plan = plan_merge(&metas, target, &mut || {
+        n += 1;
+        uuid::Uuid::from_u128(0xF000 + n)
+    })
+    .unwrap();
+    if plan.objects.is_empty() {
+        return "none".into();
+    }
+    let o: Vec<String> = plan
+        .objects
+        .iter()
+        .map(|o| format!("{}:{}", o.store_id, o.group.length))
+        .collect();
+    format!("objects={}", o.join(","))
+}
+
+#[test]
+fn log_merge_md_examples_match_the_planner() {
+    let ex = examples(MERGE_SPEC);
+    assert!(ex.len() >= 4);
+    for (kind, line) in ex {
+        assert_eq!(kind, "log-merge-pack", "{line}");
+        let (input, want) = line.split_once(" => ").expect("' => '");
+        assert_eq!(
+            merge_pack(input),
+            want,
+            "format/log-merge.md example: {line}"
+        );
+    }
+}
+
+#[test]
+fn log_merge_md_rule_ids_are_unique_and_well_formed() {
+    let r = rules(MERGE_SPEC);
+    let mut seen = std::collections::BTreeSet::new();
+    for (id, strength, text) in &r {
+        assert!(id.starts_with("LOG-MERGE-"), "{id}");
+        assert!(
+            ["MUST", "SHOULD", "MAY"].contains(&strength.as_str()),
+            "{id}"
+        );
+        assert!(
+            text.contains("*Breaking it:*"),
+            "{id} lacks its consequence"
+        );
+        assert!(seen.insert(id.clone()), "duplicate {id}");
+    }
+    assert_eq!(seen.len(), 11);
+}
