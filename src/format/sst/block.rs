@@ -137,8 +137,9 @@ pub fn fetch_block(
     if ctype == CompressionType::None {
         return Ok(BlockLoc::File { start, end });
     }
-    decompress(ctype, raw, footer.format_version, buf, dec)
-        .map_err(|detail| FormatError::invalid("SST-5", format!("{what} at {h} ({ctype:?})"), detail))?;
+    decompress(ctype, raw, footer.format_version, buf, dec).map_err(|detail| {
+        FormatError::invalid("SST-5", format!("{what} at {h} ({ctype:?})"), detail)
+    })?;
     Ok(BlockLoc::Buffer)
 }
 
@@ -186,14 +187,14 @@ pub fn decompress(
                 Some(z) => z,
                 slot => slot.insert(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?),
             };
-            let got = z.decompress_to_buffer(body, buf).map_err(|e| e.to_string())?;
+            let got = z
+                .decompress_to_buffer(body, buf)
+                .map_err(|e| e.to_string())?;
             if got != n {
                 return Err(format!("zstd produced {got} bytes, declared {n}"));
             }
         }
-        CompressionType::Zlib
-        | CompressionType::Bzip2
-        | CompressionType::Xpress => {
+        CompressionType::Zlib | CompressionType::Bzip2 | CompressionType::Xpress => {
             return Err(format!(
                 "{ctype:?} is a valid RocksDB compression but brkit does not decode it (BR writes \
                  lz4, snappy or zstd)"
@@ -204,7 +205,10 @@ pub fn decompress(
 }
 
 fn check_size(n: usize, input: usize, ratio: usize) -> std::result::Result<(), String> {
-    let bound = input.saturating_mul(ratio).saturating_add(64).min(MAX_BLOCK_LEN);
+    let bound = input
+        .saturating_mul(ratio)
+        .saturating_add(64)
+        .min(MAX_BLOCK_LEN);
     if n > bound {
         return Err(format!(
             "declared uncompressed size {n} is impossible for {input} compressed bytes"
@@ -250,7 +254,10 @@ mod tests {
     #[test]
     fn sst_5_unknown_compression_type_is_none() {
         assert_eq!(CompressionType::from_byte(8), None);
-        assert_eq!(CompressionType::from_byte(0x40), Some(CompressionType::ZstdNotFinal));
+        assert_eq!(
+            CompressionType::from_byte(0x40),
+            Some(CompressionType::ZstdNotFinal)
+        );
     }
 
     #[test]

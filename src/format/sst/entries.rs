@@ -48,7 +48,11 @@ fn bad(what: &dyn Fn() -> String, detail: &str) -> FormatError {
 }
 
 fn bad_entry(what: &dyn Fn() -> String, pos: Pos, detail: &str) -> FormatError {
-    FormatError::invalid("SST-7", format!("{} entry at block offset {pos}", what()), detail)
+    FormatError::invalid(
+        "SST-7",
+        format!("{} entry at block offset {pos}", what()),
+        detail,
+    )
 }
 
 /// Decodes the key of the entry at `*pos` into `key` (prefix compression, SST-7) and returns
@@ -76,7 +80,10 @@ fn entry_key(
         return Err(bad_entry(
             what,
             at,
-            &format!("shares {shared} bytes with a {}-byte previous key", key.len()),
+            &format!(
+                "shares {shared} bytes with a {}-byte previous key",
+                key.len()
+            ),
         ));
     }
     let kend = pos
@@ -169,7 +176,11 @@ pub fn decode_index(
             match vstart.checked_add(vlen).filter(|&e| e <= end && e >= pos) {
                 Some(vend) => pos = vend,
                 None => {
-                    return Err(bad_entry(what, at, "value length does not cover the handle"));
+                    return Err(bad_entry(
+                        what,
+                        at,
+                        "value length does not cover the handle",
+                    ));
                 }
             }
         }

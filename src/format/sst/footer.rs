@@ -51,7 +51,11 @@ impl std::fmt::Display for BlockHandle {
 }
 
 fn bad_handle(what: &str, field: &str) -> FormatError {
-    FormatError::invalid("SST-3", what, format!("block handle {field} is not a varint64"))
+    FormatError::invalid(
+        "SST-3",
+        what,
+        format!("block handle {field} is not a varint64"),
+    )
 }
 
 /// Block checksum algorithm named by the footer (SST-4).

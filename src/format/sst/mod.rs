@@ -71,7 +71,15 @@ impl<'a> SstReader<'a> {
         // Metaindex: name -> handle of each meta block.
         let mut meta_blocks = BTreeMap::new();
         let mh = footer.metaindex;
-        let loc = fetch_block(file, &footer, mh, true, "metaindex block", &mut buf, &mut dec)?;
+        let loc = fetch_block(
+            file,
+            &footer,
+            mh,
+            true,
+            "metaindex block",
+            &mut buf,
+            &mut dec,
+        )?;
         let what = || format!("metaindex block at {mh}");
         for_each_entry(located(file, &buf, loc), &what, |k, v| {
             let mut p = 0;
@@ -93,7 +101,15 @@ impl<'a> SstReader<'a> {
                 )
             })?;
         let mut properties = TableProperties::default();
-        let loc = fetch_block(file, &footer, ph, true, "properties block", &mut buf, &mut dec)?;
+        let loc = fetch_block(
+            file,
+            &footer,
+            ph,
+            true,
+            "properties block",
+            &mut buf,
+            &mut dec,
+        )?;
         let what = || format!("properties block at {ph}");
         let pwhat = what();
         for_each_entry(located(file, &buf, loc), &what, |k, v| {

@@ -177,7 +177,10 @@ impl<'r> SstScan<'r> {
             self.done = true;
             return Err(FormatError::unknown_version(
                 "SST-8",
-                format!("value type of entry {} in data block at {}", self.count, self.handle),
+                format!(
+                    "value type of entry {} in data block at {}",
+                    self.count, self.handle
+                ),
                 b as u64,
                 "0 delete, 1 put, 2 merge, 7 single delete, 0x11 blob, 0x14, 0x16",
             ));
@@ -213,8 +216,7 @@ impl<'r> SstScan<'r> {
             let lim = &block[..self.end];
             let mut p = self.pos;
             // Fast path: all three lengths < 128 (one byte each), as RocksDB's DecodeEntry.
-            if let Some(&[s, n, v]) = lim.get(p..p + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap())
-            {
+            if let Some(&[s, n, v]) = lim.get(p..p + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap()) {
                 if (s | n | v) < 0x80 {
                     (s as usize, n as usize, v as usize, p + 3)
                 } else {
