@@ -12,5 +12,6 @@ pub mod cli;
 pub mod codec;
 pub mod engine;
 pub mod format;
+pub mod fuzzing;
 pub mod proto;
 pub mod storage;

@@ -30,8 +30,13 @@ fn name_of(v: &Value, field: &str) -> Option<String> {
 }
 
 fn parse_json(bytes: &[u8], what: &str) -> Result<Value, FormatError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| FormatError::invalid("META-SCHEMA-1", what.to_string(), format!("not valid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        FormatError::invalid(
+            "META-SCHEMA-1",
+            what.to_string(),
+            format!("not valid JSON: {e}"),
+        )
+    })
 }
 
 /// Builds the catalog; files are attached by the table id of their raw start key (DATA-3).
@@ -48,13 +53,21 @@ pub fn catalog(archive: &SnapshotArchive) -> Result<(Vec<TableEntry>, Vec<usize>
             Some(t) => {
                 let t = parse_json(t, &format!("schema #{i} field table"))?;
                 let id = t.get("id").and_then(Value::as_i64).ok_or_else(|| {
-                    FormatError::invalid("META-SCHEMA-1", format!("schema #{i} field table"), "TableInfo has no integer id")
+                    FormatError::invalid(
+                        "META-SCHEMA-1",
+                        format!("schema #{i} field table"),
+                        "TableInfo has no integer id",
+                    )
                 })?;
                 let parts: Vec<i64> = t
                     .get("partition")
                     .and_then(|p| p.get("definitions"))
                     .and_then(Value::as_array)
-                    .map(|defs| defs.iter().filter_map(|d| d.get("id").and_then(Value::as_i64)).collect())
+                    .map(|defs| {
+                        defs.iter()
+                            .filter_map(|d| d.get("id").and_then(Value::as_i64))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let physical = if parts.is_empty() { vec![id] } else { parts };
                 (name_of(&t, "name"), id, physical)
@@ -63,11 +76,20 @@ pub fn catalog(archive: &SnapshotArchive) -> Result<(Vec<TableEntry>, Vec<usize>
         for id in &physical_ids {
             by_physical.insert(*id, tables.len());
         }
-        tables.push(TableEntry { db: db_name, db_id, table, table_id, physical_ids, checksum: s.checksum, files: Vec::new() });
+        tables.push(TableEntry {
+            db: db_name,
+            db_id,
+            table,
+            table_id,
+            physical_ids,
+            checksum: s.checksum,
+            files: Vec::new(),
+        });
     }
     let mut orphans = Vec::new();
     for (fi, f) in archive.files.iter().enumerate() {
-        match crate::codec::table::decode_table_id(&f.start_key).and_then(|id| by_physical.get(&id)) {
+        match crate::codec::table::decode_table_id(&f.start_key).and_then(|id| by_physical.get(&id))
+        {
             Some(&ti) => tables[ti].files.push(fi),
             None => orphans.push(fi),
         }

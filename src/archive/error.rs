@@ -12,7 +12,11 @@ pub enum ArchiveError {
     Format(#[from] FormatError),
     /// LOCK-2 / LOCK-3: the target is in use or holds another backup.
     #[error("{url}: {detail} [{rule}]")]
-    Locked { url: String, detail: String, rule: &'static str },
+    Locked {
+        url: String,
+        detail: String,
+        rule: &'static str,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, ArchiveError>;

@@ -5,8 +5,14 @@
 use super::error::Result;
 use crate::format::backupmeta::BackupMeta;
 use crate::format::crypto::Cipher;
-use crate::format::logmeta::{decode_global_checkpoint, decode_log_meta, decode_truncate_safepoint, restorable_window, LogMeta, RestorableWindow};
-use crate::format::naming::log::{parse_global_checkpoint_path, parse_meta_path, GLOBAL_CHECKPOINT_DIR, META_DIR, TRUNCATE_SAFEPOINT};
+use crate::format::logmeta::{
+    decode_global_checkpoint, decode_log_meta, decode_truncate_safepoint, restorable_window,
+    LogMeta, RestorableWindow,
+};
+use crate::format::naming::log::{
+    parse_global_checkpoint_path, parse_meta_path, GLOBAL_CHECKPOINT_DIR, META_DIR,
+    TRUNCATE_SAFEPOINT,
+};
 use crate::storage::{Storage, StorageErrorKind};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -48,12 +54,21 @@ impl LogArchive {
     pub async fn open(storage: &dyn Storage) -> Result<LogArchive> {
         let root = super::read_root(storage, &Cipher::plaintext()).await?;
         let listing = storage.list(META_DIR).await?;
-        let metas: Vec<MetaObject> = stream::iter(listing.into_iter().filter(|o| o.name.ends_with(".meta")).map(|o| async move {
-            let bytes = storage.read(&o.name).await?;
-            let meta = decode_log_meta(&bytes).map_err(|e| e.in_file(o.name.clone()))?;
-            let generation = parse_meta_path(&o.name).ok().map(|n| n.generation());
-            Ok::<_, super::ArchiveError>(MetaObject { path: o.name, generation, meta })
-        }))
+        let metas: Vec<MetaObject> = stream::iter(
+            listing
+                .into_iter()
+                .filter(|o| o.name.ends_with(".meta"))
+                .map(|o| async move {
+                    let bytes = storage.read(&o.name).await?;
+                    let meta = decode_log_meta(&bytes).map_err(|e| e.in_file(o.name.clone()))?;
+                    let generation = parse_meta_path(&o.name).ok().map(|n| n.generation());
+                    Ok::<_, super::ArchiveError>(MetaObject {
+                        path: o.name,
+                        generation,
+                        meta,
+                    })
+                }),
+        )
         .buffered(META_READ_CONCURRENCY)
         .try_collect()
         .await?;
@@ -61,16 +76,27 @@ impl LogArchive {
         for o in storage.list(GLOBAL_CHECKPOINT_DIR).await? {
             let store = parse_global_checkpoint_path(&o.name)?;
             let bytes = storage.read(&o.name).await?;
-            checkpoints.push((store, decode_global_checkpoint(&bytes).map_err(|e| e.in_file(o.name.clone()))?));
+            checkpoints.push((
+                store,
+                decode_global_checkpoint(&bytes).map_err(|e| e.in_file(o.name.clone()))?,
+            ));
         }
         let truncate_safepoint = match read_optional(storage, TRUNCATE_SAFEPOINT).await? {
-            Some(b) => Some(decode_truncate_safepoint(&b).map_err(|e| e.in_file(TRUNCATE_SAFEPOINT))?),
+            Some(b) => {
+                Some(decode_truncate_safepoint(&b).map_err(|e| e.in_file(TRUNCATE_SAFEPOINT))?)
+            }
             None => None,
         };
         let start = root.as_ref().map_or(0, |r| r.start_version);
         let ckpts: Vec<u64> = checkpoints.iter().map(|c| c.1).collect();
         let window = restorable_window(start, truncate_safepoint, &ckpts);
-        Ok(LogArchive { root, metas, checkpoints, truncate_safepoint, window })
+        Ok(LogArchive {
+            root,
+            metas,
+            checkpoints,
+            truncate_safepoint,
+            window,
+        })
     }
 }
 
@@ -128,24 +154,65 @@ pub fn to_json(a: &LogArchive, url: &str) -> Value {
 
 /// Human rendering of [`to_json`]'s document.
 pub fn render_human(out: &mut impl Write, d: &Value) -> std::io::Result<()> {
-    writeln!(out, "Log backup archive  {}", d["storage"].as_str().unwrap_or_default())?;
+    writeln!(
+        out,
+        "Log backup archive  {}",
+        d["storage"].as_str().unwrap_or_default()
+    )?;
     writeln!(out, "  task start ts     {}", d["start_version"])?;
     writeln!(out, "  truncate safepoint {}", d["truncate_safepoint"])?;
-    writeln!(out, "  restorable        {} ({}) .. {} ({})",
-        d["min_restorable_ts"]["tso"], d["min_restorable_ts"]["time"].as_str().unwrap_or_default(),
-        d["max_restorable_ts"]["tso"], d["max_restorable_ts"]["time"].as_str().unwrap_or_default())?;
-    for c in d["global_checkpoints"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        writeln!(out, "  checkpoint        store {} at {}", c["store_id"], c["ts"])?;
+    writeln!(
+        out,
+        "  restorable        {} ({}) .. {} ({})",
+        d["min_restorable_ts"]["tso"],
+        d["min_restorable_ts"]["time"].as_str().unwrap_or_default(),
+        d["max_restorable_ts"]["tso"],
+        d["max_restorable_ts"]["time"].as_str().unwrap_or_default()
+    )?;
+    for c in d["global_checkpoints"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        writeln!(
+            out,
+            "  checkpoint        store {} at {}",
+            c["store_id"], c["ts"]
+        )?;
     }
     writeln!(out)?;
     for m in d["metas"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        writeln!(out, "META {}  store {}  ts {}..{}  resolved {}  ({})", m["path"].as_str().unwrap_or_default(), m["store_id"], m["min_ts"], m["max_ts"], m["resolved_ts"], m["name_generation"].as_str().unwrap_or("unrecognized name"))?;
-        for g in m["groups"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            writeln!(out, "  GROUP {}  {} bytes  ts {}..{}", g["path"].as_str().unwrap_or_default(), g["length"], g["min_ts"], g["max_ts"])?;
-            for f in g["sub_files"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        writeln!(
+            out,
+            "META {}  store {}  ts {}..{}  resolved {}  ({})",
+            m["path"].as_str().unwrap_or_default(),
+            m["store_id"],
+            m["min_ts"],
+            m["max_ts"],
+            m["resolved_ts"],
+            m["name_generation"].as_str().unwrap_or("unrecognized name")
+        )?;
+        for g in m["groups"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            writeln!(
+                out,
+                "  GROUP {}  {} bytes  ts {}..{}",
+                g["path"].as_str().unwrap_or_default(),
+                g["length"],
+                g["min_ts"],
+                g["max_ts"]
+            )?;
+            for f in g["sub_files"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
                 writeln!(out, "    @{:<10} {:>8} B  {:<7} {:<6} table {:<6} region {:<6} entries {:<6} ts {}..{}  crc64xor {:#x}",
-                    f["range_offset"], f["range_length"], f["cf"].as_str().unwrap_or_default(), f["type"].as_str().unwrap_or_default(),
-                    f["table_id"], f["region_id"], f["entries"], f["min_ts"], f["max_ts"], f["crc64xor"].as_u64().unwrap_or_default())?;
+                    f["range_offset"].to_string(), f["range_length"].to_string(), f["cf"].as_str().unwrap_or_default(), f["type"].as_str().unwrap_or_default(),
+                    f["table_id"].to_string(), f["region_id"].to_string(), f["entries"].to_string(), f["min_ts"], f["max_ts"], f["crc64xor"].as_u64().unwrap_or_default())?;
             }
         }
     }

@@ -2,8 +2,8 @@
 //! following its pointers, ORDER-3) and writing (lock first, data, metafiles, root last:
 //! ORDER-1, ORDER-2). Sits above `format` (pure) and `storage`; knows no CLI.
 
-mod error;
 pub mod catalog;
+mod error;
 pub mod log;
 pub mod snapshot;
 pub mod writer;
@@ -26,9 +26,13 @@ pub async fn read_root(storage: &dyn Storage, cipher: &Cipher) -> Result<Option<
 }
 
 /// LAYOUT-3 over storage: which kind of archive the root holds.
-pub async fn detect_kind(storage: &dyn Storage, cipher: &Cipher) -> Result<(ArchiveKind, Option<BackupMeta>)> {
+pub async fn detect_kind(
+    storage: &dyn Storage,
+    cipher: &Cipher,
+) -> Result<(ArchiveKind, Option<BackupMeta>)> {
     let root = read_root(storage, cipher).await?;
     let has_log_metas = !storage.list(LOG_META_PREFIX).await?.is_empty();
-    let kind = detect(has_log_metas, root.as_ref()).map_err(|e| ArchiveError::Format(e.in_file(storage.display_url())))?;
+    let kind = detect(has_log_metas, root.as_ref())
+        .map_err(|e| ArchiveError::Format(e.in_file(storage.display_url())))?;
     Ok((kind, root))
 }

@@ -2,7 +2,9 @@
 //! (ORDER-3, META-V2-5), with both the inline V1 lists and the V2 leaves collected.
 
 use super::error::{ArchiveError, Result};
-use crate::format::backupmeta::{decode_metafile, merge_ddls, BackupMeta, DataFile, MetaPointer, MetaVersion, SchemaEntry};
+use crate::format::backupmeta::{
+    decode_metafile, merge_ddls, BackupMeta, DataFile, MetaPointer, MetaVersion, SchemaEntry,
+};
 use crate::format::crypto::Cipher;
 use crate::format::FormatError;
 use crate::storage::Storage;
@@ -30,20 +32,33 @@ impl SnapshotArchive {
     pub async fn open(storage: &dyn Storage, cipher: &Cipher) -> Result<SnapshotArchive> {
         let meta = super::read_root(storage, cipher).await?.ok_or_else(|| {
             ArchiveError::Format(
-                FormatError::invalid("ORDER-2", "backupmeta", "does not exist: not a snapshot archive, or a backup that did not finish")
-                    .in_file(storage.display_url()),
+                FormatError::invalid(
+                    "ORDER-2",
+                    "backupmeta",
+                    "does not exist: not a snapshot archive, or a backup that did not finish",
+                )
+                .in_file(storage.display_url()),
             )
         })?;
         if meta.end_version == 0 {
-            return Err(FormatError::invalid("LAYOUT-3", "backupmeta field end_version", "is 0: this is a log backup archive, not a snapshot")
-                .in_file("backupmeta")
-                .into());
+            return Err(FormatError::invalid(
+                "LAYOUT-3",
+                "backupmeta field end_version",
+                "is 0: this is a log backup archive, not a snapshot",
+            )
+            .in_file("backupmeta")
+            .into());
         }
         let mut files = meta.files.clone();
         let mut schemas = meta.schemas.clone();
         let mut ddl_items = Vec::new();
-        let pointers: Vec<MetaPointer> =
-            meta.file_index.iter().chain(&meta.schema_index).chain(&meta.ddl_index).cloned().collect();
+        let pointers: Vec<MetaPointer> = meta
+            .file_index
+            .iter()
+            .chain(&meta.schema_index)
+            .chain(&meta.ddl_index)
+            .cloned()
+            .collect();
         let leaves: Vec<_> = stream::iter(pointers.iter().map(|p| async move {
             let bytes = storage.read(&p.name).await?;
             decode_metafile(&bytes, p, cipher).map_err(ArchiveError::from)
@@ -60,6 +75,12 @@ impl SnapshotArchive {
             MetaVersion::V1 => meta.ddls.clone(),
             MetaVersion::V2 => merge_ddls(&ddl_items),
         };
-        Ok(SnapshotArchive { meta, files, schemas, ddls, metafiles: pointers })
+        Ok(SnapshotArchive {
+            meta,
+            files,
+            schemas,
+            ddls,
+            metafiles: pointers,
+        })
     }
 }

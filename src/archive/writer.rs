@@ -4,7 +4,9 @@
 //! visibly incomplete.
 
 use super::error::{ArchiveError, Result};
-use crate::format::backupmeta::{DataFile, EncodedObject, MetaVersion, MetaWriter, RootHeader, SchemaEntry};
+use crate::format::backupmeta::{
+    DataFile, EncodedObject, MetaVersion, MetaWriter, RootHeader, SchemaEntry,
+};
 use crate::format::crypto::{random_iv, Cipher};
 use crate::format::lock::LOCK_CONTENT;
 use crate::format::naming::snapshot::{BACKUPMETA, CHECKPOINT_DIR, LOCK};
@@ -45,11 +47,25 @@ pub struct SnapshotWriter<'a> {
 
 impl<'a> SnapshotWriter<'a> {
     /// Checks the target (LOCK-3) and takes the lock (LOCK-2).
-    pub async fn create(storage: &'a dyn Storage, version: MetaVersion, cipher: Cipher) -> Result<SnapshotWriter<'a>> {
+    pub async fn create(
+        storage: &'a dyn Storage,
+        version: MetaVersion,
+        cipher: Cipher,
+    ) -> Result<SnapshotWriter<'a>> {
         let url = storage.display_url();
-        let locked = |detail: String, rule| ArchiveError::Locked { url: url.clone(), detail, rule };
+        let locked = |detail: String, rule| ArchiveError::Locked {
+            url: url.clone(),
+            detail,
+            rule,
+        };
         match storage.stat(BACKUPMETA).await {
-            Ok(_) => return Err(locked("backupmeta exists: the path already holds a backup; choose an empty path".into(), "LOCK-3")),
+            Ok(_) => {
+                return Err(locked(
+                    "backupmeta exists: the path already holds a backup; choose an empty path"
+                        .into(),
+                    "LOCK-3",
+                ))
+            }
             Err(e) if e.kind == StorageErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
         }
@@ -73,7 +89,10 @@ impl<'a> SnapshotWriter<'a> {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(SnapshotWriter { storage, meta: MetaWriter::new(version, cipher) })
+        Ok(SnapshotWriter {
+            storage,
+            meta: MetaWriter::new(version, cipher),
+        })
     }
 
     /// Like [`SnapshotWriter::create`] with a small metafile split size (tests of META-V2-4).

@@ -10,25 +10,41 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CrypterArgs {
     /// Encryption method of the archive: plaintext, aes128-ctr, aes192-ctr, aes256-ctr.
-    #[arg(long = "crypter.method", value_name = "METHOD", default_value = "plaintext")]
+    #[arg(
+        long = "crypter.method",
+        value_name = "METHOD",
+        default_value = "plaintext"
+    )]
     pub method: String,
     /// The key in hex (16, 24 or 32 bytes for aes128/192/256-ctr).
-    #[arg(long = "crypter.key", value_name = "HEX", env = "BR_CRYPTER_KEY", hide_env_values = true)]
+    #[arg(
+        long = "crypter.key",
+        value_name = "HEX",
+        env = "BR_CRYPTER_KEY",
+        hide_env_values = true
+    )]
     pub key: Option<String>,
 }
 
 impl CrypterArgs {
     /// Builds the cipher, naming the flag that is wrong.
     pub fn cipher(&self) -> anyhow::Result<Cipher> {
-        let method = CipherMethod::parse_flag(&self.method)
-            .ok_or_else(|| anyhow!("--crypter.method {:?}: expected plaintext, aes128-ctr, aes192-ctr or aes256-ctr", self.method))?;
+        let method = CipherMethod::parse_flag(&self.method).ok_or_else(|| {
+            anyhow!(
+                "--crypter.method {:?}: expected plaintext, aes128-ctr, aes192-ctr or aes256-ctr",
+                self.method
+            )
+        })?;
         if method == CipherMethod::Plaintext {
             if self.key.is_some() {
                 bail!("--crypter.key given but --crypter.method is plaintext");
             }
             return Ok(Cipher::plaintext());
         }
-        let key = self.key.as_deref().ok_or_else(|| anyhow!("--crypter.method {} needs --crypter.key", self.method))?;
+        let key = self
+            .key
+            .as_deref()
+            .ok_or_else(|| anyhow!("--crypter.method {} needs --crypter.key", self.method))?;
         let key = hex::decode(key.trim()).context("--crypter.key is not hex")?;
         Cipher::new(method, key).map_err(|e| anyhow!("--crypter.key: {e}"))
     }
@@ -45,8 +61,12 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Logs go to stderr; `RUST_LOG` selects the level (default: warnings).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The outcome of a subcommand: its exit code, or an error (exit 2).
@@ -58,7 +78,10 @@ pub fn finish(result: Outcome) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             let mut err = std::io::stderr().lock();

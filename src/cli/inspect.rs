@@ -83,7 +83,8 @@ fn file_json(f: &DataFile) -> Value {
 }
 
 fn embedded(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// The JSON document for a snapshot archive.
@@ -134,50 +135,104 @@ fn human_size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn render_snapshot(out: &mut impl Write, d: &Value) -> std::io::Result<()> {
+    render_snapshot_summary(out, d)?;
     let files = d["files"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let data: u64 = files.iter().filter_map(|f| f["size"].as_u64()).sum();
-    writeln!(out, "Snapshot archive   {}", d["storage"].as_str().unwrap_or_default())?;
-    writeln!(out, "  cluster          id {}  version {}", d["cluster_id"], d["cluster_version"].as_str().unwrap_or_default())?;
-    writeln!(out, "  backup ts        {} ({})", d["end_version"], d["backup_ts"]["time"].as_str().unwrap_or_default())?;
-    writeln!(out, "  start ts         {}", d["start_version"])?;
-    writeln!(out, "  backupmeta       {} with {} metafiles", d["meta_version"].as_str().unwrap_or_default(), d["metafiles"].as_array().map_or(0, Vec::len))?;
-    writeln!(out, "  backup size      {}", human_size(d["backup_size"].as_u64().unwrap_or_default()))?;
-    writeln!(out, "  data files       {} ({})", files.len(), human_size(data))?;
     writeln!(out)?;
-    writeln!(out, "{:<20} {:<24} {:>8} {:>18} {:>10} {:>12} {:>6}", "DATABASE", "TABLE", "ID", "CRC64XOR", "KVS", "BYTES", "FILES")?;
-    for t in d["tables"].as_array().map(Vec::as_slice).unwrap_or_default() {
-        writeln!(
-            out,
-            "{:<20} {:<24} {:>8} {:>#18x} {:>10} {:>12} {:>6}",
-            t["db"].as_str().unwrap_or_default(),
-            t["table"].as_str().unwrap_or("(empty database)"),
-            t["table_id"],
-            t["crc64xor"].as_u64().unwrap_or_default(),
-            t["total_kvs"],
-            t["total_bytes"],
-            t["files"]
-        )?;
-    }
-    writeln!(out)?;
-    writeln!(out, "{:<72} {:<7} {:>10} {:>8} {:>8}", "FILE", "CF", "SIZE", "KVS", "TABLE")?;
+    writeln!(
+        out,
+        "{:<72} {:<7} {:>10} {:>8} {:>8}",
+        "FILE", "CF", "SIZE", "KVS", "TABLE"
+    )?;
     for f in files {
         writeln!(
             out,
             "{:<72} {:<7} {:>10} {:>8} {:>8}",
             f["name"].as_str().unwrap_or_default(),
             f["cf"].as_str().unwrap_or_default(),
-            f["size"],
-            f["total_kvs"],
-            f["table_id"]
+            f["size"].to_string(),
+            f["total_kvs"].to_string(),
+            f["table_id"].to_string()
         )?;
     }
     let orphans = d["files_without_table"].as_array().map_or(0, Vec::len);
     if orphans > 0 {
-        writeln!(out, "\nwarning: {orphans} data files belong to no table in the schema (DATA-3)")?;
+        writeln!(
+            out,
+            "\nwarning: {orphans} data files belong to no table in the schema (DATA-3)"
+        )?;
+    }
+    Ok(())
+}
+
+/// The header and the table list of a snapshot document (the demo shows this much).
+pub fn render_snapshot_summary(out: &mut impl Write, d: &Value) -> std::io::Result<()> {
+    let files = d["files"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let data: u64 = files.iter().filter_map(|f| f["size"].as_u64()).sum();
+    writeln!(
+        out,
+        "Snapshot archive   {}",
+        d["storage"].as_str().unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "  cluster          id {}  version {}",
+        d["cluster_id"],
+        d["cluster_version"].as_str().unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "  backup ts        {} ({})",
+        d["end_version"],
+        d["backup_ts"]["time"].as_str().unwrap_or_default()
+    )?;
+    writeln!(out, "  start ts         {}", d["start_version"])?;
+    writeln!(
+        out,
+        "  backupmeta       {} with {} metafiles",
+        d["meta_version"].as_str().unwrap_or_default(),
+        d["metafiles"].as_array().map_or(0, Vec::len)
+    )?;
+    writeln!(
+        out,
+        "  backup size      {}",
+        human_size(d["backup_size"].as_u64().unwrap_or_default())
+    )?;
+    writeln!(
+        out,
+        "  data files       {} ({})",
+        files.len(),
+        human_size(data)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<20} {:<24} {:>8} {:>18} {:>10} {:>12} {:>6}",
+        "DATABASE", "TABLE", "ID", "CRC64XOR", "KVS", "BYTES", "FILES"
+    )?;
+    for t in d["tables"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        writeln!(
+            out,
+            "{:<20} {:<24} {:>8} {:>#18x} {:>10} {:>12} {:>6}",
+            t["db"].as_str().unwrap_or_default(),
+            t["table"].as_str().unwrap_or("(empty database)"),
+            t["table_id"].to_string(),
+            t["crc64xor"].as_u64().unwrap_or_default(),
+            t["total_kvs"].to_string(),
+            t["total_bytes"].to_string(),
+            t["files"].to_string()
+        )?;
     }
     Ok(())
 }

@@ -57,18 +57,25 @@ pub fn write_sst<'a>(
     kvs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> anyhow::Result<Vec<u8>> {
     let opts = options(compression);
-    let writer = SstFileWriter::create(&opts);
-    writer.open(path).with_context(|| format!("creating SST {}", path.display()))?;
+    let mut writer = SstFileWriter::create(&opts);
+    writer
+        .open(path)
+        .with_context(|| format!("creating SST {}", path.display()))?;
     let mut n = 0u64;
     for (k, v) in kvs {
-        writer.put(k, v).with_context(|| format!("adding a key to SST {}", path.display()))?;
+        writer
+            .put(k, v)
+            .with_context(|| format!("adding a key to SST {}", path.display()))?;
         n += 1;
     }
     if n == 0 {
         bail!("refusing to write an empty SST {}", path.display());
     }
-    writer.finish().with_context(|| format!("finishing SST {}", path.display()))?;
-    let bytes = std::fs::read(path).with_context(|| format!("reading back SST {}", path.display()))?;
+    writer
+        .finish()
+        .with_context(|| format!("finishing SST {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading back SST {}", path.display()))?;
     std::fs::remove_file(path).ok();
     Ok(bytes)
 }
