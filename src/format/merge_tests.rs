@@ -166,6 +166,19 @@ fn log_merge_4_packs_small_groups_per_store_in_order() {
         MergeStep::DeleteObject { .. } => 3,
     };
     assert!(plan.steps.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
+    // Two new metas; the old metas of flushes 1, 2, 4 and 5 change (flush 3 is store 2).
+    let mw = plan.meta_writes();
+    assert_eq!(
+        mw.iter().filter(|(p, _)| !a.metas.contains_key(p)).count(),
+        2
+    );
+    assert_eq!(mw.len(), 6);
+    for (p, b) in &mw {
+        assert!(is_meta_path(p), "{p}");
+        if let Some(b) = b {
+            decode_log_meta(b).unwrap();
+        }
+    }
 }
 
 #[test]
