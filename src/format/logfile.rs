@@ -421,7 +421,7 @@ impl GroupBuilder {
 
 #[cfg(test)]
 #[path = "logfile_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "log/spec_tests.rs"]

@@ -6,7 +6,7 @@
 
 use super::error::{FormatError, Result};
 use super::logmeta::EventKind;
-use super::logmeta::{LogGroup, LogMeta, LogMetaVersion, LogSubFile};
+use super::logmeta::{encode_log_meta, LogGroup, LogMeta, LogMetaVersion, LogSubFile};
 use super::naming::log::{build_log_data_path, parse_meta_path, MetaName, META_DIR};
 use super::naming::snapshot::Cf;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -141,6 +141,21 @@ pub struct MergePlan {
 impl MergePlan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The `.meta` changes of phases 2 and 3 in step order: `Some(bytes)` to write (new or
+    /// rewritten, encoded with `encode_log_meta`), `None` to delete.
+    pub fn meta_writes(&self) -> Vec<(String, Option<Vec<u8>>)> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                MergeStep::WriteMeta { path, meta } | MergeStep::RewriteMeta { path, meta } => {
+                    Some((path.clone(), Some(encode_log_meta(meta))))
+                }
+                MergeStep::DeleteMeta { path } => Some((path.clone(), None)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

@@ -166,6 +166,19 @@ fn log_merge_4_packs_small_groups_per_store_in_order() {
         MergeStep::DeleteObject { .. } => 3,
     };
     assert!(plan.steps.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])));
+    // Two new metas; the old metas of flushes 1, 2, 4 and 5 change (flush 3 is store 2).
+    let mw = plan.meta_writes();
+    assert_eq!(
+        mw.iter().filter(|(p, _)| !a.metas.contains_key(p)).count(),
+        2
+    );
+    assert_eq!(mw.len(), 6);
+    for (p, b) in &mw {
+        assert!(is_meta_path(p), "{p}");
+        if let Some(b) = b {
+            decode_log_meta(b).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -276,5 +289,66 @@ proptest! {
             let listed: usize = done.metas().iter().map(|(_, m)| m.sub_files().count()).sum();
             prop_assert_eq!(listed, before.len(), "duplicates left after replan at {}", k);
         }
+    }
+}
+
+// LOG-MERGE-9: moved sub-files still decrypt, decompress and verify in their new object.
+#[test]
+fn log_merge_9_moved_encrypted_sub_files_still_decode() {
+    use crate::format::crypto::{Cipher, CipherMethod};
+    use crate::format::logfile::tests::{mvcc_key, spec};
+    use crate::format::logfile::{build_sub_file, decode_events, decode_sub_file, GroupBuilder};
+    let cipher = Cipher::new(CipherMethod::Aes128Ctr, vec![4; 16]).unwrap();
+    let mut a = Archive::default();
+    let mut events_by_sha = HashMap::new();
+    for n in 0..3u64 {
+        let mut g = GroupBuilder::new();
+        for j in 0..2u64 {
+            let ev: Vec<(Vec<u8>, Vec<u8>)> = (0..5)
+                .map(|i| {
+                    (
+                        mvcc_key(format!("k{n}{j}{i}").as_bytes(), 100 + n * 10 + i),
+                        vec![b'P', 50],
+                    )
+                })
+                .collect();
+            let (stored, f) = build_sub_file(
+                &spec(Cf::Write, LogCompression::Zstd),
+                &ev,
+                &cipher,
+                [(n * 2 + j) as u8; 16],
+            )
+            .unwrap();
+            events_by_sha.insert(f.sha256.unwrap(), ev);
+            g.push(&stored, f);
+        }
+        let path = build_log_data_path(1, 100 + n * 10, 200, Uuid::from_u128(n as u128), false);
+        let (bytes, group) = g.finish(path.clone());
+        a.objects.insert(path, bytes);
+        let meta = LogMeta {
+            store_id: 1,
+            resolved_ts: 300,
+            min_ts: group.min_ts,
+            max_ts: group.max_ts,
+            version: LogMetaVersion::V2,
+            groups: vec![group],
+            files: vec![],
+        };
+        a.metas.insert(
+            build_meta_path(n + 1, 1, 0, 0, 0, 1),
+            encode_log_meta(&meta),
+        );
+    }
+    let plan = plan_merge(&a.metas(), 1 << 20, &mut uuids()).unwrap();
+    assert_eq!(plan.objects.len(), 1);
+    let bytes = apply_plan_bytes(&plan, &a.objects).unwrap();
+    let (_, obj) = &bytes[0];
+    assert_eq!(plan.objects[0].group.files.len(), 6);
+    for f in &plan.objects[0].group.files {
+        let plain = decode_sub_file(obj, f, &cipher).unwrap();
+        assert_eq!(
+            decode_events(&plain).unwrap(),
+            events_by_sha[&f.sha256.unwrap()]
+        );
     }
 }
