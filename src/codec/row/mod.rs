@@ -7,6 +7,9 @@ mod typed;
 pub mod v1;
 pub mod v2;
 
+#[cfg(test)]
+mod tests;
+
 pub use csv::{format_csv_field, format_float32, format_float64};
 pub use decoder::RowDecoder;
 pub use typed::{coerce_flat, decode_v2_value, parse_default};

@@ -470,4 +470,4 @@ fn encode_inner(cols: &[(i64, Datum)], checksum_handle: Option<&[u8]>) -> Result
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
