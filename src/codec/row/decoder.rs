@@ -1,5 +1,5 @@
 //! [`RowDecoder`]: turns `(handle, row value)` into one typed datum per visible column, in
-//! column order, following TiDB's chunk decoder (format/rows.md DEC-ROW-1 … DEC-ROW-4).
+//! column order, following TiDB's chunk decoder (format/rows.md ROWDEC-1 … ROWDEC-4).
 
 use crate::codec::datum::Datum;
 use crate::codec::error::{CodecError, Result};
@@ -27,7 +27,7 @@ struct ColPlan {
     handle: Option<HandlePos>,
 }
 
-/// Decodes row values of one table version into typed datums (DEC-ROW-1).
+/// Decodes row values of one table version into typed datums (ROWDEC-1).
 #[derive(Debug, Clone)]
 pub struct RowDecoder {
     cols: Vec<ColPlan>,
@@ -93,7 +93,7 @@ impl RowDecoder {
         self.cols.iter().map(|c| &c.ft)
     }
 
-    /// Decodes one row; a v2 checksum is verified against the handle (DEC-ROW-4).
+    /// Decodes one row; a v2 checksum is verified against the handle (ROWDEC-4).
     pub fn decode(&self, handle: &Handle, value: &[u8]) -> Result<Vec<Datum>> {
         self.decode_with_key(handle, None, value)
     }
@@ -112,7 +112,7 @@ impl RowDecoder {
                     return Err(CodecError::invalid(
                         "common handle",
                         format!(
-                            "{} datums, the primary key has {} columns (DEC-ROW-2)",
+                            "{} datums, the primary key has {} columns (ROWDEC-2)",
                             d.len(),
                             self.common_handle_len
                         ),
@@ -175,7 +175,7 @@ impl RowDecoder {
     }
 
     /// A column without a stored value: the handle, else NULL if listed as null, else the
-    /// column's origin default (DEC-ROW-3).
+    /// column's origin default (ROWDEC-3).
     fn missing(
         &self,
         col: &ColPlan,

@@ -1,5 +1,5 @@
 //! TiDB row values: format v2 and v1, the row handle, the schema-driven [`RowDecoder`] and
-//! CSV text of values (format/rows.md ROW-*, ROW-V1-*, DEC-ROW-*).
+//! CSV text of values (format/rows.md ROW-*, ROW-V1-*, ROWDEC-*).
 
 mod csv;
 mod decoder;
@@ -7,6 +7,8 @@ mod typed;
 pub mod v1;
 pub mod v2;
 
+#[cfg(test)]
+mod spec_examples;
 #[cfg(test)]
 mod tests;
 

@@ -1,4 +1,4 @@
-//! RowDecoder and CSV text tests over whole tables (DEC-ROW-*, CSV-1).
+//! RowDecoder and CSV text tests over whole tables (ROWDEC-*, CSV-1).
 
 use super::v2::tests::{tikv_test_encode_cols, TIKV_TEST_ENCODE};
 use super::*;

@@ -1,5 +1,5 @@
 //! Row format v2 ("new row format", first byte 128): the layout, its validation, the per-type
-//! value bytes, the optional row checksum, and an encoder (format/rows.md ROW-1 … ROW-9).
+//! value bytes, the optional row checksum, and an encoder (format/rows.md ROW-1 … ROW-7).
 
 use crate::codec::datum::Datum;
 use crate::codec::error::{take, CodecError, Result};
