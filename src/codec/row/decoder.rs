@@ -4,6 +4,7 @@
 use crate::codec::datum::Datum;
 use crate::codec::error::{CodecError, Result};
 use crate::codec::model::{key_holds_original_bytes, ColumnInfo, FieldType, HandleKind, TableInfo};
+use crate::codec::mysql::TimeType;
 
 use super::typed::{coerce_flat, decode_v2_value, parse_default};
 use super::v2::{ChecksumStatus, RowV2, Slot};
@@ -32,6 +33,8 @@ struct ColPlan {
 pub struct RowDecoder {
     cols: Vec<ColPlan>,
     common_handle_len: usize,
+    /// Seconds east of UTC to show TIMESTAMP values in (TIME-3); 0 keeps UTC.
+    tz_offset_secs: i64,
 }
 
 fn in_column(col: &ColPlan, e: CodecError) -> CodecError {
@@ -80,7 +83,23 @@ impl RowDecoder {
         Ok(RowDecoder {
             cols,
             common_handle_len,
+            tz_offset_secs: 0,
         })
+    }
+
+    /// Shows TIMESTAMP columns in a fixed UTC offset (seconds east) instead of UTC (TIME-3).
+    pub fn with_time_zone_offset(mut self, secs: i32) -> RowDecoder {
+        self.tz_offset_secs = i64::from(secs);
+        self
+    }
+
+    fn localize(&self, d: Datum) -> Datum {
+        match d {
+            Datum::Time(t) if t.tp == TimeType::Timestamp && self.tz_offset_secs != 0 => {
+                Datum::Time(t.add_seconds(self.tz_offset_secs).unwrap_or(t))
+            }
+            other => other,
+        }
     }
 
     /// Names of the output columns, in output order.
@@ -152,7 +171,7 @@ impl RowDecoder {
                         slot => self.missing(col, slot == Slot::Null, &from_handle)?,
                     }
                 };
-                out.push(d);
+                out.push(self.localize(d));
             }
         } else {
             let pairs = v1::decode(value)?;
@@ -168,7 +187,7 @@ impl RowDecoder {
                         None => self.missing(col, false, &from_handle)?,
                     }
                 };
-                out.push(d);
+                out.push(self.localize(d));
             }
         }
         Ok(out)

@@ -233,6 +233,30 @@ fn dec_row_4_checksum_verified_against_the_handle() {
 }
 
 #[test]
+fn time_3_timestamps_in_utc_or_a_fixed_offset() {
+    let mut c = col(1, "ts", tp::TIMESTAMP, 0);
+    c.field_type.decimal = 0;
+    let t = table(vec![c]);
+    let utc = crate::codec::mysql::Time::parse(
+        "2024-01-01 22:00:00",
+        crate::codec::mysql::TimeType::Timestamp,
+        0,
+    )
+    .unwrap();
+    let v = v2::encode(&[(1, Datum::Time(utc))]).unwrap();
+    let dec = RowDecoder::new(&t).unwrap();
+    assert_eq!(
+        text(&dec.decode(&Handle::Int(1), &v).unwrap(), &dec),
+        ["2024-01-01 22:00:00"]
+    );
+    let dec = dec.with_time_zone_offset(8 * 3600);
+    assert_eq!(
+        text(&dec.decode(&Handle::Int(1), &v).unwrap(), &dec),
+        ["2024-01-02 06:00:00"]
+    );
+}
+
+#[test]
 fn csv_1_float_and_json_text() {
     assert_eq!(format_float64(1e15), "1e15");
     assert_eq!(format_float64(123.0), "123");
