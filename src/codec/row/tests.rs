@@ -66,7 +66,7 @@ fn tikv_table() -> TableInfo {
 }
 
 #[test]
-fn dec_row_1_decodes_tikv_vector_with_types() {
+fn rowdec_1_decodes_tikv_vector_with_types() {
     let t = tikv_table();
     let dec = RowDecoder::new(&t).unwrap();
     let row = dec.decode(&Handle::Int(1), &TIKV_TEST_ENCODE).unwrap();
@@ -94,7 +94,7 @@ fn dec_row_1_decodes_tikv_vector_with_types() {
 }
 
 #[test]
-fn dec_row_3_handle_then_null_then_origin_default() {
+fn rowdec_3_handle_then_null_then_origin_default() {
     let t = TableInfo::from_json(crate::codec::model::tests::SAMPLE.as_bytes()).unwrap();
     let dec = RowDecoder::new(&t).unwrap();
     assert_eq!(
@@ -115,7 +115,7 @@ fn dec_row_3_handle_then_null_then_origin_default() {
 }
 
 #[test]
-fn dec_row_2_common_handle_columns_from_the_key() {
+fn rowdec_2_common_handle_columns_from_the_key() {
     let mut t = table(vec![
         col(1, "k", tp::VARCHAR, flag::PRI_KEY),
         col(2, "d", tp::DATETIME, flag::PRI_KEY),
@@ -165,7 +165,7 @@ fn dec_row_2_common_handle_columns_from_the_key() {
 }
 
 #[test]
-fn dec_row_1_typed_enum_set_bit_year_float_decimal() {
+fn rowdec_1_typed_enum_set_bit_year_float_decimal() {
     let mut cols = vec![
         col(1, "e", tp::ENUM, 0),
         col(2, "s", tp::SET, 0),
@@ -211,7 +211,7 @@ fn dec_row_1_typed_enum_set_bit_year_float_decimal() {
 }
 
 #[test]
-fn dec_row_1_damaged_value_names_the_column() {
+fn rowdec_1_damaged_value_names_the_column() {
     let t = table(vec![col(1, "amount", tp::LONG, 0)]);
     let dec = RowDecoder::new(&t).unwrap();
     let mut v = v2::encode(&[(1, Datum::Bytes(vec![1, 2, 3]))]).unwrap();
@@ -223,7 +223,7 @@ fn dec_row_1_damaged_value_names_the_column() {
 }
 
 #[test]
-fn dec_row_4_checksum_verified_against_the_handle() {
+fn rowdec_4_checksum_verified_against_the_handle() {
     let t = tikv_table();
     let dec = RowDecoder::new(&t).unwrap();
     let h = Handle::Int(77);
@@ -270,7 +270,7 @@ fn csv_1_float_and_json_text() {
 
 proptest! {
     #[test]
-    fn dec_row_1_v1_and_v2_agree(a: i64, b: u64, s in proptest::collection::vec(any::<u8>(), 0..30), null: bool) {
+    fn rowdec_1_v1_and_v2_agree(a: i64, b: u64, s in proptest::collection::vec(any::<u8>(), 0..30), null: bool) {
         let t = table(vec![
             col(1, "a", tp::LONGLONG, 0),
             col(2, "b", tp::LONGLONG, flag::UNSIGNED),
