@@ -367,6 +367,7 @@ pub fn encode_value_datum(out: &mut Vec<u8>, d: &Datum) -> Result<()> {
             out.extend_from_slice(&value.to_bin(*prec, *frac)?);
         }
         Datum::Json(j) => out.extend_from_slice(&j.encode_prefixed()?),
+        Datum::VectorF32(v) => crate::codec::mysql::vector::encode_vector(out, v),
         Datum::Null | Datum::Max => {
             return Err(CodecError::invalid(
                 "row v2 value",
