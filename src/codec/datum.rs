@@ -343,6 +343,7 @@ mod tests {
             Just(Datum::Json(Json::from_serde(
                 &serde_json::json!({"a": [1, "x"]})
             ))),
+            proptest::collection::vec(-1e6f32..1e6, 0..4).prop_map(Datum::VectorF32),
         ]
     }
 
