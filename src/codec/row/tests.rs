@@ -210,6 +210,63 @@ fn rowdec_1_typed_enum_set_bit_year_float_decimal() {
     );
 }
 
+// pingcap/tidb pkg/util/rowcodec/rowcodec_test.go `TestTypesNewRowCodec` (values and their flat
+// forms) and `TestDecodeDecimalFspNotMatch` (11.9900 stored as DECIMAL(6,4), read by a scale-3
+// column as 11.990).
+#[test]
+fn rowdec_1_tidb_rowcodec_test_values() {
+    let mut cols = vec![
+        col(5, "ts", tp::TIMESTAMP, 0),
+        col(16, "dur", tp::DURATION, 0),
+        col(8, "dec", tp::NEWDECIMAL, 0),
+        col(12, "y", tp::YEAR, 0),
+        col(9, "e", tp::ENUM, 0),
+        col(117, "s", tp::SET, 0),
+        col(118, "b", tp::BIT, flag::UNSIGNED),
+        col(116, "f", tp::FLOAT, 0),
+    ];
+    cols[0].field_type.decimal = 6;
+    cols[1].field_type.decimal = 0;
+    cols[2].field_type.decimal = 3;
+    cols[4].field_type.elems = Some(vec!["y".into(), "n".into()]);
+    cols[5].field_type.elems = Some(vec!["n1".into(), "n2".into()]);
+    cols[6].field_type.flen = 24;
+    let t = table(cols);
+    let dec = RowDecoder::new(&t).unwrap();
+    let v = v2::encode(&[
+        (5, Datum::U64(1840446893366133311)),
+        (16, Datum::I64(14_400_000_000_000)),
+        (
+            8,
+            Datum::Decimal {
+                value: Decimal::parse("11.9900").unwrap(),
+                prec: 6,
+                frac: 4,
+            },
+        ),
+        (12, Datum::I64(1999)),
+        (9, Datum::U64(2)),
+        (117, Datum::U64(1)),
+        (118, Datum::U64(3223600)),
+        (116, Datum::F64(6.0)),
+    ])
+    .unwrap();
+    let row = dec.decode(&Handle::Int(-1), &v).unwrap();
+    assert_eq!(
+        text(&row, &dec),
+        [
+            "2011-11-10 11:11:11.999999",
+            "04:00:00",
+            "11.990",
+            "1999",
+            "n",
+            "n1",
+            "100", // 3223600 = 0x313030: the three bytes of BIT(24)
+            "6"
+        ]
+    );
+}
+
 #[test]
 fn rowdec_1_damaged_value_names_the_column() {
     let t = table(vec![col(1, "amount", tp::LONG, 0)]);
