@@ -59,6 +59,8 @@ pub enum Datum {
     },
     /// BIT(n): big-endian bytes, `(n + 7) / 8` of them.
     Bit(Vec<u8>),
+    /// VECTOR(FLOAT32) elements (flag 20, VEC-1).
+    VectorF32(Vec<f32>),
     /// The key-range sentinel above every value (flag 250).
     Max,
 }
@@ -174,6 +176,10 @@ fn encode_common(out: &mut Vec<u8>, d: &Datum) -> Result<()> {
             out.push(flag::JSON);
             out.extend_from_slice(&j.encode_prefixed()?);
         }
+        Datum::VectorF32(v) => {
+            out.push(flag::VECTOR_FLOAT32);
+            super::mysql::vector::encode_vector(out, v);
+        }
         other => {
             return Err(CodecError::invalid(
                 "datum",
@@ -228,6 +234,7 @@ pub fn decode_one(input: &mut &[u8]) -> Result<Datum> {
         }
         flag::DURATION => Datum::Duration(Duration::from_nanos(decode_i64(input)?, 6)?),
         flag::JSON => Datum::Json(Json::decode_prefixed(input)?),
+        flag::VECTOR_FLOAT32 => Datum::VectorF32(super::mysql::vector::decode_vector(input)?),
         flag::MAX => Datum::Max,
         other => {
             return Err(CodecError::Unknown {
@@ -315,7 +322,7 @@ mod tests {
         assert!(decode_key(&[2, 200, 1, b'a']).is_err()); // length beyond input
         assert!(decode_key(&[6, 0, 0]).is_err()); // DECIMAL(0,0)
         assert!(decode_key(&[1, b'a', 0, 0]).is_err());
-        assert!(decode_key(&[20, 0, 0, 0, 0]).is_err());
+        assert!(decode_key(&[20, 1, 0, 0, 0]).is_err());
     }
 
     fn arb_flat() -> impl Strategy<Value = Datum> {
@@ -336,6 +343,7 @@ mod tests {
             Just(Datum::Json(Json::from_serde(
                 &serde_json::json!({"a": [1, "x"]})
             ))),
+            proptest::collection::vec(-1e6f32..1e6, 0..4).prop_map(Datum::VectorF32),
         ]
     }
 

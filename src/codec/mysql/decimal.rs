@@ -314,6 +314,51 @@ mod tests {
         );
     }
 
+    // pingcap/tidb pkg/types/mydecimal_test.go `TestToBinFromBin`: value, prec, frac →
+    // text after ToBin/FromBin (the rows TiDB accepts without a warning).
+    #[test]
+    fn dec_2_tidb_to_bin_from_bin_vectors() {
+        let cases = [
+            ("-10.55", 4, 2, "-10.55"),
+            (
+                "0.0123456789012345678912345",
+                30,
+                25,
+                "0.0123456789012345678912345",
+            ),
+            ("12345", 5, 0, "12345"),
+            ("12345", 10, 3, "12345.000"),
+            ("123.45", 10, 3, "123.450"),
+            ("-123.45", 20, 10, "-123.4500000000"),
+            (".00012345000098765", 22, 20, "0.00012345000098765000"),
+            (".12345000098765", 30, 20, "0.12345000098765000000"),
+            ("1234500009876.5", 30, 5, "1234500009876.50000"),
+            ("000000000.01", 7, 3, "0.010"),
+            ("123.4", 10, 2, "123.40"),
+            ("0.1", 1, 1, "0.1"),
+        ];
+        for (input, prec, frac, out) in cases {
+            let b = bin(input, prec, frac);
+            let back = Decimal::from_bin(&mut &b[..], prec, frac).unwrap();
+            assert_eq!(back.to_string(), out, "{input} as DECIMAL({prec},{frac})");
+        }
+        // TiDB reports ErrOverflow / ErrTruncated for these; brkit refuses to write them.
+        for (input, prec, frac) in [
+            ("111111111.11", 10, 2),
+            ("1000", 3, 0),
+            (".00012345000098765", 15, 14),
+        ] {
+            assert!(
+                Decimal::parse(input).unwrap().to_bin(prec, frac).is_err(),
+                "{input}"
+            );
+        }
+        // TiDB's ErrBadNumber headers.
+        for (prec, frac) in [(82, 1), (10, 31)] {
+            assert!(Decimal::bin_size(prec, frac).is_err());
+        }
+    }
+
     #[test]
     fn dec_5_prints_scale_digits() {
         let d = Decimal::parse("-123.4500").unwrap();

@@ -1,11 +1,12 @@
 //! MySQL scalar sub-formats as TiDB stores them: DECIMAL, packed DATE/DATETIME/TIMESTAMP, TIME
-//! (durations), binary JSON, and the ENUM/SET/BIT helpers, plus the column type codes and flag
+//! (durations), binary JSON, float32 vectors, and the ENUM/SET/BIT helpers, plus the column type codes and flag
 //! bits of `FieldType` (format/rows.md DEC-*, TIME-*, DUR-*, JSON-*, TYPE-*).
 
 pub mod decimal;
 pub mod duration;
 pub mod json;
 pub mod time;
+pub mod vector;
 
 pub use decimal::Decimal;
 pub use duration::Duration;

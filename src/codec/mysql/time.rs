@@ -154,6 +154,70 @@ impl Time {
     }
 }
 
+impl Time {
+    /// This time moved by `secs` seconds on the proleptic Gregorian calendar, used to show a
+    /// UTC TIMESTAMP in a fixed UTC offset (TIME-3). `None` for zero or invalid calendar dates
+    /// and for results outside years 1..=9999; those are shown unshifted, as TiDB does for
+    /// zero times.
+    pub fn add_seconds(&self, secs: i64) -> Option<Time> {
+        let (m, d) = (u32::from(self.month), u32::from(self.day));
+        if self.year == 0 || m == 0 || d == 0 || d > days_in_month(i64::from(self.year), m) {
+            return None;
+        }
+        let days = days_from_civil(i64::from(self.year), m, d);
+        let tod =
+            i64::from(self.hour) * 3600 + i64::from(self.minute) * 60 + i64::from(self.second);
+        let total = (days * 86_400 + tod).checked_add(secs)?;
+        let (y, mo, da) = civil_from_days(total.div_euclid(86_400));
+        let rem = total.rem_euclid(86_400);
+        if !(1..=9999).contains(&y) {
+            return None;
+        }
+        Some(Time {
+            year: y as u16,
+            month: mo as u8,
+            day: da as u8,
+            hour: (rem / 3600) as u8,
+            minute: (rem / 60 % 60) as u8,
+            second: (rem % 60) as u8,
+            ..*self
+        })
+    }
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 /// Parses 1..=6 fraction digits into microseconds.
 pub(crate) fn parse_micros(f: &str) -> Option<u32> {
     if f.is_empty() || f.len() > 6 || !f.bytes().all(|b| b.is_ascii_digit()) {
@@ -223,6 +287,29 @@ mod tests {
     }
 
     #[test]
+    fn time_3_fixed_offset_shift() {
+        let t = Time::parse("2024-02-28 23:30:00.5", TimeType::Timestamp, 1).unwrap();
+        assert_eq!(
+            t.add_seconds(3600).unwrap().to_string(),
+            "2024-02-29 00:30:00.5"
+        );
+        assert_eq!(
+            t.add_seconds(-86_400 * 59).unwrap().to_string(),
+            "2023-12-31 23:30:00.5"
+        );
+        let t = Time::parse("1999-12-31 20:00:00", TimeType::Timestamp, 0).unwrap();
+        assert_eq!(
+            t.add_seconds(8 * 3600).unwrap().to_string(),
+            "2000-01-01 04:00:00"
+        );
+        assert!(Time::zero(TimeType::Timestamp, 0).add_seconds(60).is_none());
+        assert!(Time::parse("2023-02-30 00:00:00", TimeType::Timestamp, 0)
+            .unwrap()
+            .add_seconds(1)
+            .is_none());
+    }
+
+    #[test]
     fn time_2_rejects_damaged_packed_values() {
         let t = Time::parse("2011-11-10 11:11:11", TimeType::Datetime, 0).unwrap();
         // microsecond field 0xFFFFFF > 999999
@@ -243,6 +330,16 @@ mod tests {
             let back = Time::from_packed(t.to_packed(), TimeType::Datetime, 6).unwrap();
             prop_assert_eq!(back, t);
             prop_assert_eq!(Time::parse(&t.to_string(), TimeType::Datetime, 6).unwrap(), t);
+        }
+
+        #[test]
+        fn time_3_shift_round_trip(y in 2u16..=9998, mo in 1u8..=12, d in 1u8..=28, h in 0u8..24,
+                                   secs in -86_400i64 * 366..86_400 * 366) {
+            let t = Time { year: y, month: mo, day: d, hour: h, minute: 7, second: 9, micro: 5,
+                           tp: TimeType::Timestamp, fsp: 6 };
+            let s = t.add_seconds(secs).unwrap();
+            prop_assert_eq!(s.add_seconds(-secs).unwrap(), t);
+            prop_assert_eq!(s.to_packed().cmp(&t.to_packed()), secs.cmp(&0));
         }
 
         #[test]

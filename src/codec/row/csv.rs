@@ -56,6 +56,7 @@ pub fn format_csv_field(d: &Datum, ft: &FieldType) -> Vec<u8> {
         Datum::Time(t) => t.to_string(),
         Datum::Duration(x) => x.to_string(),
         Datum::Json(j) => j.to_string(),
+        Datum::VectorF32(v) => crate::codec::mysql::vector::format_vector(v),
         Datum::Enum { name, .. } | Datum::Set { name, .. } => name.clone(),
     };
     s.into_bytes()

@@ -1,9 +1,10 @@
 //! [`RowDecoder`]: turns `(handle, row value)` into one typed datum per visible column, in
-//! column order, following TiDB's chunk decoder (format/rows.md DEC-ROW-1 … DEC-ROW-4).
+//! column order, following TiDB's chunk decoder (format/rows.md ROWDEC-1 … ROWDEC-4).
 
 use crate::codec::datum::Datum;
 use crate::codec::error::{CodecError, Result};
 use crate::codec::model::{key_holds_original_bytes, ColumnInfo, FieldType, HandleKind, TableInfo};
+use crate::codec::mysql::TimeType;
 
 use super::typed::{coerce_flat, decode_v2_value, parse_default};
 use super::v2::{ChecksumStatus, RowV2, Slot};
@@ -27,11 +28,13 @@ struct ColPlan {
     handle: Option<HandlePos>,
 }
 
-/// Decodes row values of one table version into typed datums (DEC-ROW-1).
+/// Decodes row values of one table version into typed datums (ROWDEC-1).
 #[derive(Debug, Clone)]
 pub struct RowDecoder {
     cols: Vec<ColPlan>,
     common_handle_len: usize,
+    /// Seconds east of UTC to show TIMESTAMP values in (TIME-3); 0 keeps UTC.
+    tz_offset_secs: i64,
 }
 
 fn in_column(col: &ColPlan, e: CodecError) -> CodecError {
@@ -80,7 +83,23 @@ impl RowDecoder {
         Ok(RowDecoder {
             cols,
             common_handle_len,
+            tz_offset_secs: 0,
         })
+    }
+
+    /// Shows TIMESTAMP columns in a fixed UTC offset (seconds east) instead of UTC (TIME-3).
+    pub fn with_time_zone_offset(mut self, secs: i32) -> RowDecoder {
+        self.tz_offset_secs = i64::from(secs);
+        self
+    }
+
+    fn localize(&self, d: Datum) -> Datum {
+        match d {
+            Datum::Time(t) if t.tp == TimeType::Timestamp && self.tz_offset_secs != 0 => {
+                Datum::Time(t.add_seconds(self.tz_offset_secs).unwrap_or(t))
+            }
+            other => other,
+        }
     }
 
     /// Names of the output columns, in output order.
@@ -93,7 +112,7 @@ impl RowDecoder {
         self.cols.iter().map(|c| &c.ft)
     }
 
-    /// Decodes one row; a v2 checksum is verified against the handle (DEC-ROW-4).
+    /// Decodes one row; a v2 checksum is verified against the handle (ROWDEC-4).
     pub fn decode(&self, handle: &Handle, value: &[u8]) -> Result<Vec<Datum>> {
         self.decode_with_key(handle, None, value)
     }
@@ -112,7 +131,7 @@ impl RowDecoder {
                     return Err(CodecError::invalid(
                         "common handle",
                         format!(
-                            "{} datums, the primary key has {} columns (DEC-ROW-2)",
+                            "{} datums, the primary key has {} columns (ROWDEC-2)",
                             d.len(),
                             self.common_handle_len
                         ),
@@ -152,7 +171,7 @@ impl RowDecoder {
                         slot => self.missing(col, slot == Slot::Null, &from_handle)?,
                     }
                 };
-                out.push(d);
+                out.push(self.localize(d));
             }
         } else {
             let pairs = v1::decode(value)?;
@@ -168,14 +187,14 @@ impl RowDecoder {
                         None => self.missing(col, false, &from_handle)?,
                     }
                 };
-                out.push(d);
+                out.push(self.localize(d));
             }
         }
         Ok(out)
     }
 
     /// A column without a stored value: the handle, else NULL if listed as null, else the
-    /// column's origin default (DEC-ROW-3).
+    /// column's origin default (ROWDEC-3).
     fn missing(
         &self,
         col: &ColPlan,

@@ -1,11 +1,16 @@
 //! TiDB row values: format v2 and v1, the row handle, the schema-driven [`RowDecoder`] and
-//! CSV text of values (format/rows.md ROW-*, ROW-V1-*, DEC-ROW-*).
+//! CSV text of values (format/rows.md ROW-*, ROW-V1-*, ROWDEC-*).
 
 mod csv;
 mod decoder;
 mod typed;
 pub mod v1;
 pub mod v2;
+
+#[cfg(test)]
+mod spec_examples;
+#[cfg(test)]
+mod tests;
 
 pub use csv::{format_csv_field, format_float32, format_float64};
 pub use decoder::RowDecoder;

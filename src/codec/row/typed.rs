@@ -9,7 +9,7 @@ use crate::codec::error::{CodecError, Result};
 use crate::codec::model::{ColumnInfo, FieldType};
 use crate::codec::mysql::{
     bit_bytes, bit_value, enum_name, is_integer_type, is_string_type, set_name, set_value, tp,
-    Decimal, Duration, Json, Time, TimeType,
+    vector::decode_vector, Decimal, Duration, Json, Time, TimeType,
 };
 use crate::codec::number::decode_f64;
 
@@ -120,6 +120,17 @@ pub fn decode_v2_value(b: &[u8], ft: &FieldType) -> Result<Datum> {
             })?;
             Datum::Json(Json::decode(*code, body)?)
         }
+        tp::VECTOR_FLOAT32 => {
+            let mut cur = b;
+            let v = decode_vector(&mut cur)?;
+            if !cur.is_empty() {
+                return Err(CodecError::invalid(
+                    "row v2 vector value",
+                    format!("{} bytes after the vector", cur.len()),
+                ));
+            }
+            Datum::VectorF32(v)
+        }
         other => {
             return Err(CodecError::Unknown {
                 what: "column type",
@@ -197,6 +208,7 @@ pub fn coerce_flat(d: Datum, ft: &FieldType) -> Result<Datum> {
         }
         (tp::BIT, d) => Datum::Bit(bit_bytes(as_u64(&d, ft)?, ft.flen)),
         (tp::JSON, Datum::Json(j)) => Datum::Json(j),
+        (tp::VECTOR_FLOAT32, Datum::VectorF32(v)) => Datum::VectorF32(v),
         (_, d) => return Err(mismatch(&d, ft)),
     })
 }
@@ -279,6 +291,10 @@ pub fn parse_default(col: &ColumnInfo) -> Result<Datum> {
         tp::JSON => {
             let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
             Ok(Datum::Json(Json::from_serde(&v)))
+        }
+        tp::VECTOR_FLOAT32 => {
+            let v: Vec<f32> = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+            Ok(Datum::VectorF32(v))
         }
         other => Err(CodecError::Unknown {
             what: "column type",

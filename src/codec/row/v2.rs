@@ -1,5 +1,5 @@
 //! Row format v2 ("new row format", first byte 128): the layout, its validation, the per-type
-//! value bytes, the optional row checksum, and an encoder (format/rows.md ROW-1 … ROW-9).
+//! value bytes, the optional row checksum, and an encoder (format/rows.md ROW-1 … ROW-7).
 
 use crate::codec::datum::Datum;
 use crate::codec::error::{take, CodecError, Result};
@@ -367,6 +367,7 @@ pub fn encode_value_datum(out: &mut Vec<u8>, d: &Datum) -> Result<()> {
             out.extend_from_slice(&value.to_bin(*prec, *frac)?);
         }
         Datum::Json(j) => out.extend_from_slice(&j.encode_prefixed()?),
+        Datum::VectorF32(v) => crate::codec::mysql::vector::encode_vector(out, v),
         Datum::Null | Datum::Max => {
             return Err(CodecError::invalid(
                 "row v2 value",
@@ -470,4 +471,4 @@ fn encode_inner(cols: &[(i64, Datum)], checksum_handle: Option<&[u8]>) -> Result
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
