@@ -324,12 +324,6 @@ impl DBInfo {
     }
 }
 
-/// Whether a string column with this collation keeps its original bytes in a clustered key
-/// (binary collation), so the key can stand in for a missing value (MODEL-4).
-pub fn key_holds_original_bytes(ft: &FieldType) -> bool {
-    ft.collate == "binary" || ft.charset == "binary" || !super::mysql::is_string_type(ft.tp)
-}
-
 /// Standard base64 (with or without padding), as Go's `[]byte` JSON encoding writes.
 fn base64_decode(s: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
