@@ -424,6 +424,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn model_1_db_info_round_trip() {
+        let j = r#"{"id":2,"db_name":{"O":"Shop","L":"shop"},"charset":"utf8mb4","collate":"utf8mb4_bin","state":5,"policy_ref_info":null}"#;
+        let db = DBInfo::from_json(j.as_bytes()).unwrap();
+        assert_eq!(db.db_name.l, "shop");
+        let back: Value = serde_json::from_slice(&db.to_json()).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(j).unwrap());
+    }
+
+    #[test]
     fn model_3_bit_default_is_base64() {
         let c: ColumnInfo =
             serde_json::from_str(r#"{"id":4,"origin_default_bit":"AQI=","type":{"Tp":16}}"#)

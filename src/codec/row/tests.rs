@@ -333,6 +333,16 @@ fn csv_1_float_and_json_text() {
 
 proptest! {
     #[test]
+    fn rowdec_1_never_panics_on_damaged_values(pos in 0usize..109, byte: u8, cut in 0usize..110) {
+        let dec = RowDecoder::new(&tikv_table()).unwrap();
+        let mut v = TIKV_TEST_ENCODE.to_vec();
+        v[pos] = byte;
+        v.truncate(cut.max(1));
+        let _ = dec.decode(&Handle::Int(1), &v);
+        let _ = dec.decode(&Handle::Common(v.clone()), &v);
+    }
+
+    #[test]
     fn rowdec_1_v1_and_v2_agree(a: i64, b: u64, s in proptest::collection::vec(any::<u8>(), 0..30), null: bool) {
         let t = table(vec![
             col(1, "a", tp::LONGLONG, 0),
