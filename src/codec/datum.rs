@@ -370,6 +370,28 @@ mod tests {
         }
 
         #[test]
+        fn datum_2_float_duration_decimal_order_preserved(
+            f in any::<f64>().prop_filter("no nan", |f| !f.is_nan()),
+            g in any::<f64>().prop_filter("no nan", |f| !f.is_nan()),
+            a in -3_000_000_000_000i64..3_000_000_000_000,
+            b in -3_000_000_000_000i64..3_000_000_000_000,
+            x in -1_000_000_000i64..1_000_000_000, y in -1_000_000_000i64..1_000_000_000,
+        ) {
+            let k = |d: Datum| encode_key(&[d]).unwrap();
+            if f != g {
+                prop_assert_eq!(f < g, k(Datum::F64(f)) < k(Datum::F64(g)));
+            }
+            let dur = |n| Datum::Duration(Duration::from_nanos(n, 6).unwrap());
+            prop_assert_eq!(a.cmp(&b), k(dur(a)).cmp(&k(dur(b))));
+            // Same precision and scale: binary decimals sort like the numbers (DEC-3).
+            let dec = |v: i64| {
+                let s = format!("{}{}.{:02}", if v < 0 { "-" } else { "" }, v.abs() / 100, v.abs() % 100);
+                Datum::Decimal { value: Decimal::parse(&s).unwrap(), prec: 12, frac: 2 }
+            };
+            prop_assert_eq!(x.cmp(&y), k(dec(x)).cmp(&k(dec(y))));
+        }
+
+        #[test]
         fn datum_5_decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..48)) {
             let _ = decode_key(&data);
         }

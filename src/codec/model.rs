@@ -324,12 +324,6 @@ impl DBInfo {
     }
 }
 
-/// Whether a string column with this collation keeps its original bytes in a clustered key
-/// (binary collation), so the key can stand in for a missing value (MODEL-4).
-pub fn key_holds_original_bytes(ft: &FieldType) -> bool {
-    ft.collate == "binary" || ft.charset == "binary" || !super::mysql::is_string_type(ft.tp)
-}
-
 /// Standard base64 (with or without padding), as Go's `[]byte` JSON encoding writes.
 fn base64_decode(s: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
@@ -427,6 +421,15 @@ pub(crate) mod tests {
             extra: Map::new(),
         });
         assert_eq!(p.physical_ids(), vec![111, 112]);
+    }
+
+    #[test]
+    fn model_1_db_info_round_trip() {
+        let j = r#"{"id":2,"db_name":{"O":"Shop","L":"shop"},"charset":"utf8mb4","collate":"utf8mb4_bin","state":5,"policy_ref_info":null}"#;
+        let db = DBInfo::from_json(j.as_bytes()).unwrap();
+        assert_eq!(db.db_name.l, "shop");
+        let back: Value = serde_json::from_slice(&db.to_json()).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(j).unwrap());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::codec::datum::Datum;
 use crate::codec::error::{CodecError, Result};
-use crate::codec::model::{key_holds_original_bytes, ColumnInfo, FieldType, HandleKind, TableInfo};
+use crate::codec::model::{ColumnInfo, FieldType, HandleKind, TableInfo};
 use crate::codec::mysql::TimeType;
 
 use super::typed::{coerce_flat, decode_v2_value, parse_default};
@@ -26,6 +26,16 @@ struct ColPlan {
     virtual_generated: bool,
     default: Datum,
     handle: Option<HandlePos>,
+}
+
+/// Whether the `i`-th primary-index column covers the whole column (no prefix length).
+fn full_length_pk_column(table: &TableInfo, i: usize) -> bool {
+    table
+        .indexes()
+        .iter()
+        .find(|x| x.is_primary)
+        .and_then(|pk| pk.idx_cols.get(i))
+        .is_some_and(|c| c.length <= 0) // -1 (TiDB's unspecified) or absent
 }
 
 /// Decodes row values of one table version into typed datums (ROWDEC-1).
@@ -59,11 +69,13 @@ impl RowDecoder {
         for (offset, c) in visible {
             let handle = match &kind {
                 HandleKind::IntPk { column } if *column == offset => Some(HandlePos::Int),
-                HandleKind::Common { columns } => {
-                    columns.iter().position(|o| *o == offset).and_then(|i| {
-                        key_holds_original_bytes(&c.field_type).then_some(HandlePos::Common(i))
-                    })
-                }
+                // ROWDEC-3: TiDB skips a full-length primary-key column that needs no restored
+                // data from the value (`CanSkip`), so the handle holds it; a prefix column
+                // (`length != -1`) is always in the value.
+                HandleKind::Common { columns } => columns
+                    .iter()
+                    .position(|o| *o == offset)
+                    .and_then(|i| full_length_pk_column(table, i).then_some(HandlePos::Common(i))),
                 _ => None,
             };
             let default = parse_default(c)?;

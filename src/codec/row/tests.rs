@@ -129,11 +129,13 @@ fn rowdec_2_common_handle_columns_from_the_key() {
             IndexColumn {
                 name: CIStr::new("k"),
                 offset: 0,
+                length: -1,
                 ..IndexColumn::default()
             },
             IndexColumn {
                 name: CIStr::new("d"),
                 offset: 1,
+                length: -1,
                 ..IndexColumn::default()
             },
         ],
@@ -156,12 +158,16 @@ fn rowdec_2_common_handle_columns_from_the_key() {
     // A handle with the wrong number of datums is an error.
     let bad = Handle::Common(encode_key(&[Datum::Bytes(b"key".to_vec())]).unwrap());
     assert!(dec.decode(&bad, &v).is_err());
-    // A non-binary collation keeps a sort key in the handle: never used as the value.
-    t.cols[0].field_type.collate = "utf8mb4_general_ci".into();
-    t.cols[0].field_type.charset = "utf8mb4".into();
+    // The stored value wins over the handle (which holds a sort key under a non-binary
+    // collation).
+    let stored = v2::encode(&[(1, Datum::Bytes(b"KEY".to_vec())), (3, Datum::I64(9))]).unwrap();
+    assert_eq!(text(&dec.decode(&h, &stored).unwrap(), &dec)[0], "KEY");
+    // A prefix primary-key column (`primary key(k(1))`) is never taken from the handle.
+    t.index_info.as_mut().unwrap()[0].idx_cols[0].length = 1;
     let dec = RowDecoder::new(&t).unwrap();
     let row = dec.decode(&h, &v).unwrap();
     assert_eq!(row[0], Datum::Null);
+    assert_eq!(text(&row, &dec)[1], "2024-02-29 12:00:00");
 }
 
 #[test]
@@ -326,6 +332,16 @@ fn csv_1_float_and_json_text() {
 }
 
 proptest! {
+    #[test]
+    fn rowdec_1_never_panics_on_damaged_values(pos in 0usize..109, byte: u8, cut in 0usize..110) {
+        let dec = RowDecoder::new(&tikv_table()).unwrap();
+        let mut v = TIKV_TEST_ENCODE.to_vec();
+        v[pos] = byte;
+        v.truncate(cut.max(1));
+        let _ = dec.decode(&Handle::Int(1), &v);
+        let _ = dec.decode(&Handle::Common(v.clone()), &v);
+    }
+
     #[test]
     fn rowdec_1_v1_and_v2_agree(a: i64, b: u64, s in proptest::collection::vec(any::<u8>(), 0..30), null: bool) {
         let t = table(vec![
