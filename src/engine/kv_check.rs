@@ -8,8 +8,8 @@ use super::kv_scan::walk_pair;
 use crate::archive::catalog::{catalog, TableEntry};
 use crate::archive::snapshot::SnapshotArchive;
 use crate::codec::model::TableInfo;
-use crate::codec::row::{format_csv_field, Handle as RowHandle, RowDecoder};
-use crate::codec::table::{classify, Handle, KeyKind};
+use crate::codec::row::{format_csv_field, RowDecoder};
+use crate::codec::table::{classify, KeyKind};
 use crate::format::backupmeta::DataFile;
 use crate::format::checksum::Checksum;
 use crate::format::crypto::Cipher;
@@ -120,10 +120,6 @@ pub async fn check_table(
             |kv| {
                 if let KeyKind::Record { handle, .. } = classify(kv.raw_key) {
                     check.rows += 1;
-                    let handle = match handle {
-                        Handle::Int(i) => RowHandle::Int(i),
-                        Handle::Common(b) => RowHandle::Common(b),
-                    };
                     match decoder.decode(&handle, kv.value) {
                         Ok(datums) => {
                             if check.sample_csv.len() <= sample_rows {

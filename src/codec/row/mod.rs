@@ -25,14 +25,8 @@ pub fn is_new_format(value: &[u8]) -> bool {
     value.first() == Some(&v2::CODEC_VER)
 }
 
-/// The handle of a record key (`t{id}_r{handle}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handle {
-    /// An int handle (int primary key or `_tidb_rowid`).
-    Int(i64),
-    /// A common (clustered) handle: `EncodeKey` of the primary-key datums.
-    Common(Vec<u8>),
-}
+/// The handle of a record key: the one type shared with the key codec (KEY-*).
+pub use crate::codec::table::Handle;
 
 impl Handle {
     /// The handle bytes as they appear in the record key (TiDB `Handle.Encoded()`).
