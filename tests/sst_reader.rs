@@ -683,3 +683,63 @@ mod fuzz {
         }
     }
 }
+
+/// Every `example kind=sst-footer` line of format/sst.md decodes to the fields it states
+/// (SST-1, SST-2).
+#[test]
+fn sst_1_spec_footer_examples_decode() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/format/sst.md"))
+        .expect("format/sst.md");
+    let mut n = 0;
+    let mut in_block = false;
+    for line in spec.lines() {
+        if line.starts_with("```example kind=sst-footer") {
+            in_block = true;
+            continue;
+        }
+        if line.starts_with("```") {
+            in_block = false;
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let (hex_part, want) = line.split_once(" => ").expect(line);
+        let bytes = hex::decode(hex_part).expect(line);
+        let f = brkit::format::sst::Footer::decode(&bytes).expect(line);
+        let got = format!(
+            "fv={} checksum={:?} metaindex={}+{} index={}+{}",
+            f.format_version,
+            f.checksum,
+            f.metaindex.offset,
+            f.metaindex.size,
+            f.index.offset,
+            f.index.size
+        );
+        assert_eq!(got, want, "{line}");
+        n += 1;
+    }
+    assert!(n > 0, "no sst-footer examples in format/sst.md");
+}
+
+/// Prints the footer example line of a fresh default SST (used to write format/sst.md).
+#[test]
+#[ignore]
+fn print_footer_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.sst");
+    let kvs: Kvs = vec![(b"zk".to_vec(), Op::Put, b"v".to_vec())];
+    write_sst(&path, &options(DBCompressionType::None, 5, 4096), &kvs);
+    let b = std::fs::read(&path).unwrap();
+    let f = brkit::format::sst::Footer::decode(&b).unwrap();
+    println!(
+        "{} => fv={} checksum={:?} metaindex={}+{} index={}+{}",
+        hex::encode(&b[b.len() - 53..]),
+        f.format_version,
+        f.checksum,
+        f.metaindex.offset,
+        f.metaindex.size,
+        f.index.offset,
+        f.index.size
+    );
+}
