@@ -46,7 +46,7 @@ impl Default for SstReadOptions {
 }
 
 /// An opened SST: footer, properties and the handles of every data block, validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SstReader<'a> {
     file: &'a [u8],
     footer: Footer,
@@ -167,6 +167,19 @@ impl<'a> SstReader<'a> {
     /// A std iterator of owned entries.
     pub fn iter(&self) -> SstIter<'_> {
         SstIter::new(self.scan())
+    }
+}
+
+impl std::fmt::Debug for SstReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the file bytes: an SST is tens of MiB.
+        f.debug_struct("SstReader")
+            .field("len", &self.file.len())
+            .field("footer", &self.footer)
+            .field("options", &self.options)
+            .field("num_entries", &self.properties.num_entries)
+            .field("data_blocks", &self.data_blocks.len())
+            .finish()
     }
 }
 
