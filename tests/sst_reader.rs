@@ -353,6 +353,14 @@ mod c_api {
             vl: usize,
             err: *mut *mut c_char,
         );
+        fn rocksdb_sstfilewriter_delete_range(
+            w: *mut c_void,
+            b: *const c_char,
+            bl: usize,
+            e: *const c_char,
+            el: usize,
+            err: *mut *mut c_char,
+        );
         fn rocksdb_sstfilewriter_finish(w: *mut c_void, err: *mut *mut c_char);
         fn rocksdb_sstfilewriter_destroy(w: *mut c_void);
     }
@@ -374,6 +382,18 @@ mod c_api {
         compression: c_int,
         fv: c_int,
         kvs: &[(Vec<u8>, Vec<u8>)],
+    ) {
+        write_sst_with_range_dels(path, checksum, compression, fv, kvs, &[])
+    }
+
+    /// As [`write_sst`], plus range deletions `[begin, end)` (after the puts).
+    pub fn write_sst_with_range_dels(
+        path: &std::path::Path,
+        checksum: u8,
+        compression: c_int,
+        fv: c_int,
+        kvs: &[(Vec<u8>, Vec<u8>)],
+        range_dels: &[(Vec<u8>, Vec<u8>)],
     ) {
         let name = CString::new(path.to_str().unwrap()).unwrap();
         // SAFETY: plain C API calls on objects created and destroyed here, in the documented
@@ -397,6 +417,17 @@ mod c_api {
                     k.len(),
                     v.as_ptr().cast(),
                     v.len(),
+                    &mut err,
+                );
+                check(err);
+            }
+            for (b, e) in range_dels {
+                rocksdb_sstfilewriter_delete_range(
+                    w,
+                    b.as_ptr().cast(),
+                    b.len(),
+                    e.as_ptr().cast(),
+                    e.len(),
                     &mut err,
                 );
                 check(err);
@@ -451,6 +482,27 @@ fn sst_4_every_checksum_type_verifies() {
             }
         }
     }
+}
+
+#[test]
+fn sst_11_range_deletions_are_counted_but_not_scanned() {
+    let kvs = put_kvs();
+    let dels = vec![
+        (b"a".to_vec(), b"b".to_vec()),
+        (b"x".to_vec(), b"y".to_vec()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.sst");
+    c_api::write_sst_with_range_dels(&path, 4, 0, 5, &kvs, &dels);
+    let bytes = std::fs::read(&path).unwrap();
+    let r = SstReader::open(&bytes).unwrap();
+    assert_eq!(r.properties().num_range_deletions, 2);
+    assert!(r.meta_blocks().contains_key("rocksdb.range_del"));
+    let got: Vec<KvEntry> = r.iter().collect::<Result<_, _>>().unwrap();
+    assert_eq!(got.len(), kvs.len());
+    let rd = r.range_deletions().unwrap();
+    let rd: Vec<(Vec<u8>, Vec<u8>)> = rd.into_iter().map(|d| (d.begin, d.end)).collect();
+    assert_eq!(rd, dels);
 }
 
 /// Parses `sst_dump --command=scan --output_hex`: `'KEYHEX' seq:N, type:T => VALUEHEX`.

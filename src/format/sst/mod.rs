@@ -29,6 +29,18 @@ use crate::format::{FormatError, Result};
 const PROPERTIES_BLOCK: &str = "rocksdb.properties";
 const LEGACY_PROPERTIES_BLOCK: &str = "rocksdb.stats";
 
+const RANGE_DEL_BLOCK: &str = "rocksdb.range_del";
+/// `kTypeRangeDeletion`.
+const RANGE_DELETION_TYPE: u8 = 0xF;
+
+/// A range deletion `[begin, end)` of user keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeDeletion {
+    pub begin: Vec<u8>,
+    pub end: Vec<u8>,
+    pub seqno: u64,
+}
+
 /// How to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SstReadOptions {
@@ -157,6 +169,46 @@ impl<'a> SstReader<'a> {
     /// Handles of the data blocks, in key order.
     pub fn data_blocks(&self) -> &[BlockHandle] {
         &self.data_blocks
+    }
+
+    /// The range deletions of the `rocksdb.range_del` meta block (SST-8), in block order.
+    pub fn range_deletions(&self) -> Result<Vec<RangeDeletion>> {
+        let Some(&h) = self.meta_blocks.get(RANGE_DEL_BLOCK) else {
+            return Ok(Vec::new());
+        };
+        let mut buf = Vec::new();
+        let mut dec = Decompressor::default();
+        let loc = fetch_block(
+            self.file,
+            &self.footer,
+            h,
+            self.options.verify_checksums,
+            "range deletion block",
+            &mut buf,
+            &mut dec,
+        )?;
+        let what = || format!("range deletion block at {h}");
+        let mut out = Vec::new();
+        for_each_entry(
+            located(self.file, &buf, loc),
+            &what,
+            |k, v| match split_internal_key(k) {
+                Some((begin, seqno, _)) if k[k.len() - 8] == RANGE_DELETION_TYPE => {
+                    out.push(RangeDeletion {
+                        begin: begin.to_vec(),
+                        end: v.to_vec(),
+                        seqno,
+                    });
+                    Ok(())
+                }
+                _ => Err(FormatError::invalid(
+                    "SST-8",
+                    what(),
+                    "entry is not a range deletion internal key (type 0xF)",
+                )),
+            },
+        )?;
+        Ok(out)
     }
 
     /// A lending cursor over every entry (fastest: no allocation per entry).

@@ -112,7 +112,11 @@ impl<'r> SstScan<'r> {
             footer: reader.footer,
             blocks: &reader.data_blocks,
             verify: reader.options.verify_checksums,
-            expect_entries: reader.properties.num_entries,
+            // rocksdb.num.entries counts range deletions too; they live in their own block.
+            expect_entries: reader
+                .properties
+                .num_entries
+                .saturating_sub(reader.properties.num_range_deletions),
             next_block: 0,
             handle: BlockHandle::default(),
             loc: BlockLoc::File { start: 0, end: 0 },
@@ -295,7 +299,7 @@ impl<'r> SstScan<'r> {
         if self.count != self.expect_entries {
             return Err(FormatError::mismatch(
                 "SST-11",
-                "SST entry count (rocksdb.num.entries vs entries read)",
+                "SST entry count (rocksdb.num.entries - rocksdb.num.range-deletions vs entries read)",
                 self.expect_entries.to_string(),
                 self.count.to_string(),
             ));
