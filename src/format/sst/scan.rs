@@ -67,6 +67,28 @@ pub fn split_internal_key(ikey: &[u8]) -> Option<(&[u8], u64, Option<ValueType>)
     Some((user, packed >> 8, ValueType::from_byte(packed as u8)))
 }
 
+/// Internal key order (SST-14): user key ascending, then the packed (seqno, type) descending.
+/// Keys shorter than 8 bytes are left to the SST-8 check.
+#[inline]
+fn in_order(prev: &[u8], key: &[u8]) -> bool {
+    if prev.len() < 8 || key.len() < 8 {
+        return true;
+    }
+    let (pu, pt) = prev.split_at(prev.len() - 8);
+    let (ku, kt) = key.split_at(key.len() - 8);
+    match pu.cmp(ku) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => trailer(pt) > trailer(kt),
+    }
+}
+
+fn trailer(t: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(t);
+    u64::from_le_bytes(a)
+}
+
 /// One entry, borrowed from the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SstEntry<'s> {
@@ -98,6 +120,10 @@ pub struct SstScan<'r> {
     pos: usize,
     end: usize,
     key: Vec<u8>,
+    /// The previous internal key (order check, SST-14); `key` and `prev` swap per entry.
+    prev: Vec<u8>,
+    have_prev: bool,
+    at_block_start: bool,
     value: (usize, usize),
     buf: Vec<u8>,
     dec: Decompressor,
@@ -123,6 +149,9 @@ impl<'r> SstScan<'r> {
             pos: 0,
             end: 0,
             key: Vec::with_capacity(64),
+            prev: Vec::with_capacity(64),
+            have_prev: false,
+            at_block_start: true,
             value: (0, 0),
             buf: Vec::new(),
             dec: Decompressor::default(),
@@ -230,23 +259,42 @@ impl<'r> SstScan<'r> {
                 self.slow_lengths(&mut p)?
             }
         };
-        if shared > self.key.len() {
+        let avail = if self.at_block_start {
+            0
+        } else {
+            self.key.len()
+        };
+        if shared > avail {
             return Err(self.entry_error(format!(
-                "shares {shared} bytes with a {}-byte previous key",
-                self.key.len()
+                "shares {shared} bytes with a {avail}-byte previous key"
             )));
         }
         let kend = p + non_shared;
         let vend = kend.checked_add(vlen);
         match vend {
             Some(ve) if ve <= self.end => {
-                self.key.truncate(shared);
+                std::mem::swap(&mut self.key, &mut self.prev);
+                self.key.clear();
+                self.key.extend_from_slice(&self.prev[..shared]);
                 match self.loc {
                     BlockLoc::File { start, .. } => self
                         .key
                         .extend_from_slice(&self.file[start + p..start + kend]),
                     BlockLoc::Buffer => self.key.extend_from_slice(&self.buf[p..kend]),
                 }
+                if self.have_prev && !in_order(&self.prev, &self.key) {
+                    return Err(FormatError::invalid(
+                        "SST-14",
+                        format!("entry {} of data block at {}", self.count, self.handle),
+                        format!(
+                            "internal key {} does not sort after the previous key {}",
+                            hex::encode(&self.key),
+                            hex::encode(&self.prev)
+                        ),
+                    ));
+                }
+                self.have_prev = true;
+                self.at_block_start = false;
                 self.value = (kend, ve);
                 self.pos = ve;
                 Ok(())
@@ -291,7 +339,7 @@ impl<'r> SstScan<'r> {
         let what = || format!("data block at {h}");
         self.end = entries_end(self.block(), &what)?;
         self.pos = 0;
-        self.key.clear();
+        self.at_block_start = true;
         Ok(true)
     }
 
