@@ -120,7 +120,7 @@ pub struct SstScan<'r> {
     pos: usize,
     end: usize,
     key: Vec<u8>,
-    /// The previous internal key (order check, SST-14); `key` and `prev` swap per entry.
+    /// Scratch for the order check (SST-14) when user keys tie or one is a prefix.
     prev: Vec<u8>,
     have_prev: bool,
     at_block_start: bool,
@@ -249,7 +249,7 @@ impl<'r> SstScan<'r> {
             let lim = &block[..self.end];
             let mut p = self.pos;
             // Fast path: all three lengths < 128 (one byte each), as RocksDB's DecodeEntry.
-            if let Some(&[s, n, v]) = lim.get(p..p + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap()) {
+            if let Some(&[s, n, v]) = lim.get(p..p + 3) {
                 if (s | n | v) < 0x80 {
                     (s as usize, n as usize, v as usize, p + 3)
                 } else {
@@ -273,25 +273,45 @@ impl<'r> SstScan<'r> {
         let vend = kend.checked_add(vlen);
         match vend {
             Some(ve) if ve <= self.end => {
-                std::mem::swap(&mut self.key, &mut self.prev);
-                self.key.clear();
-                self.key.extend_from_slice(&self.prev[..shared]);
-                match self.loc {
-                    BlockLoc::File { start, .. } => self
-                        .key
-                        .extend_from_slice(&self.file[start + p..start + kend]),
-                    BlockLoc::Buffer => self.key.extend_from_slice(&self.buf[p..kend]),
-                }
-                if self.have_prev && !in_order(&self.prev, &self.key) {
-                    return Err(FormatError::invalid(
-                        "SST-14",
-                        format!("entry {} of data block at {}", self.count, self.handle),
-                        format!(
-                            "internal key {} does not sort after the previous key {}",
-                            hex::encode(&self.key),
-                            hex::encode(&self.prev)
-                        ),
-                    ));
+                let file = self.file;
+                let delta: &[u8] = match self.loc {
+                    BlockLoc::File { start, .. } => &file[start + p..start + kend],
+                    BlockLoc::Buffer => &self.buf[p..kend],
+                };
+                // SST-14 without copying the previous key: both keys agree on [..shared], so
+                // the first differing byte decides when it lies inside both user keys.
+                let verdict = if self.have_prev {
+                    let old = &self.key[shared..];
+                    let limit = self.key.len().min(shared + non_shared).saturating_sub(8);
+                    match old.iter().zip(delta).position(|(a, b)| a != b) {
+                        Some(i) if shared + i < limit => Some(delta[i] > old[i]),
+                        _ => None,
+                    }
+                } else {
+                    Some(true)
+                };
+                match verdict {
+                    Some(true) => {
+                        self.key.truncate(shared);
+                        self.key.extend_from_slice(delta);
+                    }
+                    _ => {
+                        self.prev.clear();
+                        self.prev.extend_from_slice(&self.key[..shared]);
+                        self.prev.extend_from_slice(delta);
+                        std::mem::swap(&mut self.key, &mut self.prev);
+                        if verdict == Some(false) || !in_order(&self.prev, &self.key) {
+                            return Err(FormatError::invalid(
+                                "SST-14",
+                                format!("entry {} of data block at {}", self.count, self.handle),
+                                format!(
+                                    "internal key {} does not sort after the previous key {}",
+                                    hex::encode(&self.key),
+                                    hex::encode(&self.prev)
+                                ),
+                            ));
+                        }
+                    }
                 }
                 self.have_prev = true;
                 self.at_block_start = false;
