@@ -626,3 +626,114 @@ async fn fault_nth_matching_write_fails_and_slow_list() {
     assert_eq!(log.len(), 5);
     assert!(log[2].failed && log[2].name == "2.sst");
 }
+
+// ---------------------------------------------------------------- spec examples
+
+/// Every fenced `example kind=…` block of format/storage.md, as (kind, lines).
+fn spec_examples() -> Vec<(String, Vec<String>)> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/format/storage.md")).unwrap();
+    let mut out = Vec::new();
+    let mut cur: Option<(String, Vec<String>)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("```example kind=") {
+            cur = Some((rest.trim().to_string(), Vec::new()));
+        } else if line.starts_with("```") {
+            if let Some(c) = cur.take() {
+                out.push(c);
+            }
+        } else if let Some((_, lines)) = cur.as_mut() {
+            if !line.trim().is_empty() {
+                lines.push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_examples_of_format_storage_md_hold() {
+    let ex = spec_examples();
+    let mut kinds: Vec<&str> = ex.iter().map(|(k, _)| k.as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "object-name-bad",
+            "storage-url",
+            "storage-url-bad",
+            "storage-url-redacted"
+        ]
+    );
+    for (kind, lines) in &ex {
+        assert!(!lines.is_empty(), "{kind}");
+        for line in lines {
+            match kind.as_str() {
+                "storage-url" => {
+                    let (url, backend) = line.split_once(" => ").unwrap();
+                    let u = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+                    assert_eq!(u.backend_name(), backend, "{url}");
+                }
+                "storage-url-bad" => {
+                    let e = parse(line).unwrap_err();
+                    assert_eq!(e.kind, StorageErrorKind::BadUrl, "{line}");
+                }
+                "storage-url-redacted" => {
+                    let (url, red) = line.split_once(" => ").unwrap();
+                    assert_eq!(parse(url).unwrap().redacted(), red);
+                }
+                "object-name-bad" => {
+                    let e = brkit::storage::check_name(line).unwrap_err();
+                    assert_eq!(e.kind, StorageErrorKind::BadName, "{line}");
+                }
+                k => panic!("unknown example kind {k}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn spec_rules_of_format_storage_md_are_well_formed() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/format/storage.md")).unwrap();
+    let mut ids = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("- **STORE")) {
+        let id = line
+            .strip_prefix("- **")
+            .and_then(|r| r.split_once("**"))
+            .map(|(id, _)| id.to_string())
+            .unwrap();
+        assert!(
+            line.contains("** (MUST): ")
+                || line.contains("** (SHOULD): ")
+                || line.contains("** (MAY): "),
+            "{line}"
+        );
+        ids.push(id);
+    }
+    // The rule's consequence may wrap onto later lines; each rule has one.
+    assert_eq!(text.matches("*Breaking it:*").count(), ids.len());
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), ids.len(), "duplicate rule id");
+    for id in [
+        "STORE-1",
+        "STORE-2",
+        "STORE-3",
+        "STORE-4",
+        "STORE-5",
+        "STORE-6",
+        "STORE-7",
+        "STORE-8",
+        "STORE-9",
+        "STORE-10",
+        "STORE-ERR-1",
+        "STORE-URL-1",
+        "STORE-URL-2",
+        "STORE-URL-3",
+        "STORE-URL-4",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} not defined");
+    }
+}

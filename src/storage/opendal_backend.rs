@@ -79,6 +79,9 @@ impl OpendalStorage {
     /// Builds the operator for a parsed URL. Nothing is contacted yet; `noop` is refused here
     /// (use [`open`]).
     pub fn new(url: &StorageUrl) -> Result<Self> {
+        // Installs the process-wide HTTP transport (reqwest) that the s3/azblob/gcs services
+        // need; idempotent, and the first installed transport wins.
+        opendal::install_default();
         let redacted = url.redacted();
         let secrets = url.secrets();
         let fail = |e: opendal::Error| {
@@ -305,12 +308,23 @@ impl Storage for OpendalStorage {
             }
             return Ok(Bytes::new());
         }
-        let buf = self
-            .op
-            .read_with(name)
-            .range(offset..end)
-            .await
-            .map_err(|e| self.err(e, name))?;
+        let buf = match self.op.read_with(name).range(offset..end).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Err(self.err(e, name)),
+            Err(e) => {
+                // STORE-4: services answer a range past the end with 416 or a short body
+                // (which opendal reports as "reader got too little data"); the size decides.
+                let err = self.err(e, name);
+                return match self.op.stat(name).await {
+                    Ok(m) if end > m.content_length() => Err(StorageError::truncated(
+                        name,
+                        format!("range {offset}..{end} past end {}", m.content_length()),
+                    )
+                    .with_url(&self.redacted)),
+                    _ => Err(err),
+                };
+            }
+        };
         if buf.len() as u64 != len {
             return Err(StorageError::truncated(
                 name,
