@@ -496,6 +496,8 @@ fn store_url_bad_urls_name_the_problem() {
         ("local://", "absolute"),
         ("noop://?x=1", "x"),
         ("s3://b/a/../c", ".."),
+        ("gs://b/a/./c", "`.`"),
+        ("azure://c/%2E%2E/x", ".."),
     ] {
         let e = parse(raw).unwrap_err();
         assert_eq!(e.kind, StorageErrorKind::BadUrl, "{raw}: {e}");
@@ -513,6 +515,7 @@ fn fast_retry(attempts: u32) -> RetryPolicy {
         max_attempts: attempts,
         base_delay: std::time::Duration::from_millis(1),
         max_delay: std::time::Duration::from_millis(4),
+        attempt_timeout: None,
     }
 }
 
@@ -563,6 +566,47 @@ async fn store_err_1_retries_are_bounded() {
     assert!(e.is_temporary());
     assert_eq!(r.retries(), 2);
     assert_eq!(faulty.log().len(), 3);
+}
+
+#[tokio::test]
+async fn store_err_1_a_stuck_attempt_times_out_and_is_retried() {
+    let inner = open_url("memory://retry-timeout").unwrap();
+    inner.write("x", Bytes::from_static(b"v")).await.unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner,
+        vec![FaultRule::on(Op::Read)
+            .times(1)
+            .outcome(Outcome::Delay(std::time::Duration::from_secs(30)))],
+    ));
+    let policy = RetryPolicy {
+        attempt_timeout: Some(std::time::Duration::from_millis(20)),
+        ..fast_retry(3)
+    };
+    let r = RetryStorage::new(faulty, policy);
+    assert_eq!(&r.read("x").await.unwrap()[..], b"v");
+    assert_eq!(r.retries(), 1);
+}
+
+#[tokio::test]
+async fn store_6_retried_create_whose_answer_was_lost_succeeds() {
+    let inner = open_url("memory://retry-lost-answer").unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner.clone(),
+        vec![FaultRule::on(Op::WriteIfAbsent)
+            .times(1)
+            .outcome(Outcome::TemporaryAfter)],
+    ));
+    let r = RetryStorage::new(faulty, fast_retry(3));
+    r.write_if_absent("lock", Bytes::from_static(b"mine"))
+        .await
+        .unwrap();
+    assert_eq!(&inner.read("lock").await.unwrap()[..], b"mine");
+    // Someone else's lock is still refused.
+    let e = r
+        .write_if_absent("lock", Bytes::from_static(b"theirs"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::AlreadyExists);
 }
 
 #[tokio::test]
@@ -735,5 +779,172 @@ fn spec_rules_of_format_storage_md_are_well_formed() {
         "STORE-URL-4",
     ] {
         assert!(ids.iter().any(|i| i == id), "{id} not defined");
+    }
+}
+
+// ---------------------------------------------------------------- model-based
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    // No name is a directory of another: a local filesystem cannot hold both `a` and `a/b`.
+    const NAMES: &[&str] = &["a", "b/c", "b/d", "e/f/g", "ab", "b/c2"];
+    const PREFIXES: &[&str] = &["", "a", "b/", "b/c", "e/", "x"];
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Write(usize, Vec<u8>),
+        WriteIfAbsent(usize, Vec<u8>),
+        Delete(usize),
+        Read(usize),
+        ReadRange(usize, u64, u64),
+        Stat(usize),
+        List(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let n = 0..NAMES.len();
+        let data = proptest::collection::vec(any::<u8>(), 0..40);
+        prop_oneof![
+            (n.clone(), data.clone()).prop_map(|(i, d)| Step::Write(i, d)),
+            (n.clone(), data).prop_map(|(i, d)| Step::WriteIfAbsent(i, d)),
+            n.clone().prop_map(Step::Delete),
+            n.clone().prop_map(Step::Read),
+            (n.clone(), 0..45u64, 0..45u64).prop_map(|(i, o, l)| Step::ReadRange(i, o, l)),
+            n.prop_map(Step::Stat),
+            (0..PREFIXES.len()).prop_map(Step::List),
+        ]
+    }
+
+    async fn run(s: Arc<dyn Storage>, steps: Vec<Step>) {
+        let mut m: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for st in steps {
+            match st {
+                Step::Write(i, d) => {
+                    s.write(NAMES[i], Bytes::from(d.clone())).await.unwrap();
+                    m.insert(NAMES[i].into(), d);
+                }
+                Step::WriteIfAbsent(i, d) => {
+                    let r = s.write_if_absent(NAMES[i], Bytes::from(d.clone())).await;
+                    if m.contains_key(NAMES[i]) {
+                        assert_eq!(r.unwrap_err().kind, StorageErrorKind::AlreadyExists);
+                    } else {
+                        r.unwrap();
+                        m.insert(NAMES[i].into(), d);
+                    }
+                }
+                Step::Delete(i) => {
+                    s.delete(NAMES[i]).await.unwrap();
+                    m.remove(NAMES[i]);
+                }
+                Step::Read(i) => match (s.read(NAMES[i]).await, m.get(NAMES[i])) {
+                    (Ok(b), Some(d)) => assert_eq!(&b[..], &d[..]),
+                    (Err(e), None) => assert_eq!(e.kind, StorageErrorKind::NotFound),
+                    (r, d) => panic!("read {}: {r:?} vs model {d:?}", NAMES[i]),
+                },
+                Step::ReadRange(i, o, l) => {
+                    let r = s.read_range(NAMES[i], o, l).await;
+                    match m.get(NAMES[i]) {
+                        None => assert_eq!(r.unwrap_err().kind, StorageErrorKind::NotFound),
+                        Some(d) if o + l <= d.len() as u64 => {
+                            assert_eq!(&r.unwrap()[..], &d[o as usize..(o + l) as usize])
+                        }
+                        Some(_) => assert_eq!(r.unwrap_err().kind, StorageErrorKind::Truncated),
+                    }
+                }
+                Step::Stat(i) => match (s.stat(NAMES[i]).await, m.get(NAMES[i])) {
+                    (Ok(meta), Some(d)) => assert_eq!(meta.size, d.len() as u64),
+                    (Err(e), None) => assert_eq!(e.kind, StorageErrorKind::NotFound),
+                    (r, d) => panic!("stat {}: {r:?} vs model {d:?}", NAMES[i]),
+                },
+                Step::List(p) => {
+                    let got: Vec<(String, u64)> = s
+                        .list(PREFIXES[p])
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|o| (o.name, o.size))
+                        .collect();
+                    let want: Vec<(String, u64)> = m
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(PREFIXES[p]))
+                        .map(|(k, v)| (k.clone(), v.len() as u64))
+                        .collect();
+                    assert_eq!(got, want, "list {:?}", PREFIXES[p]);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn store_2_to_8_memory_behaves_like_a_map(steps in proptest::collection::vec(step(), 1..40)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let name = format!("memory://model-{}", uuid::Uuid::new_v4().simple());
+            rt.block_on(run(open_url(&name).unwrap(), steps));
+        }
+
+        #[test]
+        fn store_2_to_8_fs_behaves_like_a_map(steps in proptest::collection::vec(step(), 1..40)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            rt.block_on(run(open_url(dir.path().to_str().unwrap()).unwrap(), steps));
+        }
+    }
+}
+
+#[tokio::test]
+async fn fs_root_that_does_not_exist_yet_is_created_on_first_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("not/yet");
+    let s = open_url(root.to_str().unwrap()).unwrap();
+    assert_eq!(
+        s.read("x").await.unwrap_err().kind,
+        StorageErrorKind::NotFound
+    );
+    assert!(s.list("").await.unwrap().is_empty());
+    s.write("x", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(std::fs::read(root.join("x")).unwrap(), b"1");
+}
+
+mod url_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        // Includes the characters that break naive URL handling in secrets: + / = & % #.
+        "[A-Za-z0-9+/=&%#]{4,24}"
+    }
+
+    proptest! {
+        #[test]
+        fn store_url_4_redacted_url_reparses_and_never_shows_secrets(
+            bucket in "[a-z0-9][a-z0-9-]{2,20}",
+            prefix in "([a-z0-9_-][a-z0-9_.-]{0,7}/){0,3}[a-z0-9_-]{0,8}",
+            ak in token(), sk in token(),
+            port in 1u16..65535,
+        ) {
+            let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+            let raw = format!(
+                "s3://{bucket}/{prefix}?endpoint=http://127.0.0.1:{port}&access-key={}&secret-access-key={}",
+                enc(&ak), enc(&sk)
+            );
+            let u = parse(&raw).unwrap();
+            let StorageUrl::S3(s) = &u else { panic!() };
+            prop_assert_eq!(s.access_key.as_ref().unwrap().expose(), ak.as_str());
+            prop_assert_eq!(s.secret_access_key.as_ref().unwrap().expose(), sk.as_str());
+            let red = u.redacted();
+            let back = parse(&red).unwrap();
+            let StorageUrl::S3(b) = back else { panic!() };
+            prop_assert_eq!(&b.bucket, &s.bucket);
+            prop_assert_eq!(&b.prefix, &s.prefix);
+            prop_assert_eq!(&b.endpoint, &s.endpoint);
+            prop_assert_eq!(b.secret_access_key.as_ref().unwrap().expose(), "redacted");
+            prop_assert_eq!(b.access_key.as_ref().unwrap().expose(), "redacted");
+        }
     }
 }

@@ -467,7 +467,20 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
             f.sync_all()?;
             drop(f);
             if if_absent {
-                std::fs::hard_link(&tmp, &target)
+                match std::fs::hard_link(&tmp, &target) {
+                    // Filesystems without hard links (FAT, some network mounts): fall back to
+                    // an exclusive create of the target, still one winner but readers may see
+                    // a partly written object while it is written (STORE-6).
+                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                        let mut f = std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&target)?;
+                        f.write_all(&data)?;
+                        f.sync_all()
+                    }
+                    r => r,
+                }
             } else {
                 std::fs::rename(&tmp, &target)
             }
@@ -483,4 +496,42 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
     })
     .await
     .map_err(|e| std::io::Error::other(format!("write task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_url_4_backend_errors_are_scrubbed_of_secrets() {
+        let mut e = StorageError::other("403: signature for key AKSECRET1 with SKSECRET2 failed");
+        scrub(&mut e, &["AKSECRET1".to_string(), "SKSECRET2".to_string()]);
+        assert_eq!(
+            e.detail,
+            "403: signature for key redacted with redacted failed"
+        );
+    }
+
+    #[test]
+    fn store_3_temporary_files_are_hidden_from_listing() {
+        assert!(is_fs_tmp("a/.obj.brkit-tmp.0123abcd"));
+        assert!(is_fs_tmp(".backupmeta.brkit-tmp.ff"));
+        assert!(!is_fs_tmp("a/obj.brkit-tmp.0123")); // not hidden: a real object
+        assert!(!is_fs_tmp("a/.hidden"));
+    }
+
+    #[tokio::test]
+    async fn store_6_s3_with_custom_endpoint_does_not_claim_atomic_create() {
+        let u =
+            StorageUrl::parse_with_env("s3://b/p?endpoint=http://127.0.0.1:1", &|_| None).unwrap();
+        let s = OpendalStorage::new(&u).unwrap();
+        assert!(!s.capabilities().atomic_create);
+        let u = StorageUrl::parse_with_env("s3://b/p?region=eu-west-1", &|_| None).unwrap();
+        assert!(
+            OpendalStorage::new(&u)
+                .unwrap()
+                .capabilities()
+                .atomic_create
+        );
+    }
 }
