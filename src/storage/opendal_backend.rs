@@ -273,10 +273,15 @@ impl OpendalStorage {
 }
 
 /// Removes every known secret value from an error's text (STORE-URL-4).
+/// Request URIs in opendal's error context carry a SAS token verbatim or percent-encoded, so
+/// both spellings are removed.
 fn scrub(err: &mut StorageError, secrets: &[String]) {
     for s in secrets {
-        if err.detail.contains(s.as_str()) {
-            err.detail = err.detail.replace(s.as_str(), "redacted");
+        let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        for form in [s.as_str(), encoded.as_str()] {
+            if err.detail.contains(form) {
+                err.detail = err.detail.replace(form, "redacted");
+            }
         }
     }
 }
@@ -510,6 +515,9 @@ mod tests {
             e.detail,
             "403: signature for key redacted with redacted failed"
         );
+        let mut e = StorageError::other("uri: http://h/c/x?key=a%2Bb%2Fc%3D&x=1");
+        scrub(&mut e, &["a+b/c=".to_string()]);
+        assert_eq!(e.detail, "uri: http://h/c/x?key=redacted&x=1");
     }
 
     #[test]
