@@ -119,6 +119,31 @@ async fn conformance(s: Arc<dyn Storage>, base: &str) {
     assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}");
     assert_eq!(&s.read(&n("lock")).await.unwrap()[..], b"first");
 
+    // STORE-6 racing creators: exactly one wins where the backend promises atomic create.
+    let mut tasks = Vec::new();
+    for i in 0..6u8 {
+        let (s, name) = (s.clone(), n("race"));
+        tasks.push(tokio::spawn(async move {
+            s.write_if_absent(&name, Bytes::from(vec![i; 64])).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(e) => assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}"),
+        }
+    }
+    if s.capabilities().atomic_create {
+        assert_eq!(wins, 1, "atomic_create promised one winner");
+    } else {
+        assert!(wins >= 1);
+        eprintln!(
+            "note: {} does not promise atomic create; {wins} racers won",
+            s.display_url()
+        );
+    }
+
     // STORE-1 hostile names rejected before touching the backend.
     for bad in ["", "/abs", "../x", "a/../b", "a//b", "a/./b", "a\0b", "a/"] {
         let e = s.write(bad, Bytes::from_static(b"x")).await.unwrap_err();
@@ -303,6 +328,20 @@ async fn noop_discards_writes() {
     assert_eq!(
         s.write("../a", Bytes::new()).await.unwrap_err().kind,
         StorageErrorKind::BadName
+    );
+}
+
+#[tokio::test]
+async fn open_with_retry_wraps_a_working_storage() {
+    let s = brkit::storage::open_with_retry("memory://with-retry", RetryPolicy::default()).unwrap();
+    s.write("k", Bytes::from_static(b"v")).await.unwrap();
+    assert_eq!(&s.read("k").await.unwrap()[..], b"v");
+    assert_eq!(s.display_url(), "memory://with-retry");
+    assert_eq!(
+        brkit::storage::open_with_retry("s4://x", RetryPolicy::default())
+            .unwrap_err()
+            .kind,
+        StorageErrorKind::BadUrl
     );
 }
 

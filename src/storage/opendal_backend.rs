@@ -14,6 +14,7 @@ use opendal::Operator;
 
 use super::error::StorageError;
 use super::noop::NoopStorage;
+use super::retry::{RetryPolicy, RetryStorage};
 use super::url::StorageUrl;
 use super::{check_name, check_prefix, Capabilities, ObjectMeta, Result, Storage};
 
@@ -36,6 +37,12 @@ pub fn open(url: &StorageUrl) -> Result<Arc<dyn Storage>> {
 /// Parses a BR storage URL and opens it ([`StorageUrl::parse`] then [`open`]).
 pub fn open_url(raw: &str) -> Result<Arc<dyn Storage>> {
     open(&StorageUrl::parse(raw)?)
+}
+
+/// Parses and opens a BR storage URL behind a [`RetryStorage`] with `policy` (what CLIs use).
+pub fn open_with_retry(raw: &str, policy: RetryPolicy) -> Result<Arc<dyn Storage>> {
+    let inner = open_url(raw)?;
+    Ok(Arc::new(RetryStorage::new(inner, policy)))
 }
 
 /// A storage over one opendal operator.
@@ -195,6 +202,8 @@ impl OpendalStorage {
                     .root(&root_of(&g.prefix));
                 if let Some(ep) = &g.endpoint {
                     b = b.endpoint(ep);
+                    // Emulators (gcp-storage-emulator) ignore ifGenerationMatch=0 (STORE-6).
+                    endpoint_known = false;
                 }
                 match &g.credentials_file {
                     Some(f) => b = b.credential_path(f),
