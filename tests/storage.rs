@@ -1,6 +1,12 @@
 //! Storage conformance suite (format/storage.md STORE-*): one set of cases run against every
 //! backend (fs in a tempdir, memory, and s3/azure/gcs when `BRKIT_TEST_{S3,AZURE,GCS}_URL`
 //! names a running server), plus BR URL parsing, retry and fault-injection tests.
+//!
+//! Local servers that pass the suite (see reference/tooling-notes.md; bucket/container
+//! `brkit-test` created beforehand):
+//! - moto: `BRKIT_TEST_S3_URL='s3://brkit-test/conf?endpoint=http://127.0.0.1:9000&access-key=testing&secret-access-key=testing'`
+//! - Azurite: `BRKIT_TEST_AZURE_URL='azure://brkit-test/conf?account-name=devstoreaccount1&account-key=<published key>&endpoint=http://127.0.0.1:10000/devstoreaccount1'`
+//! - gcp-storage-emulator: `BRKIT_TEST_GCS_URL='gcs://brkit-test/conf?endpoint=http://127.0.0.1:4443'`
 
 use std::sync::Arc;
 
@@ -960,6 +966,29 @@ mod url_props {
     }
 
     proptest! {
+        #[test]
+        fn store_url_1_parsing_any_text_never_panics(raw in "\\PC{0,60}") {
+            let _ = parse(&raw);
+        }
+
+        #[test]
+        fn store_url_1_parsing_url_shaped_text_never_panics(
+            scheme in "(s3|gs|gcs|azure|azblob|local|file|noop|memory|x)",
+            rest in "[a-zA-Z0-9/?&=%._+:#-]{0,50}",
+        ) {
+            if let Ok(u) = parse(&format!("{scheme}://{rest}")) {
+                let _ = u.redacted();
+            }
+        }
+
+        #[test]
+        fn store_1_name_checks_never_panic_and_accept_only_clean_names(name in "[a-z./\\\\]{0,12}") {
+            if brkit::storage::check_name(&name).is_ok() {
+                prop_assert!(!name.is_empty() && !name.starts_with('/') && !name.contains('\\'));
+                prop_assert!(name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
+            }
+        }
+
         #[test]
         fn store_url_4_redacted_url_reparses_and_never_shows_secrets(
             bucket in "[a-z0-9][a-z0-9-]{2,20}",
