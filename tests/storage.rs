@@ -70,9 +70,18 @@ async fn conformance(s: Arc<dyn Storage>, base: &str) {
         assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
         assert!(!e.is_temporary());
     }
-    // A "directory" is not an object.
-    let e = s.stat(&n("a")).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+    // STORE-7/STORE-11: a "directory" is not an object, and nothing lies below an object.
+    for e in [
+        s.stat(&n("a")).await.unwrap_err(),
+        s.read(&n("a")).await.unwrap_err(),
+        s.read_range(&n("a"), 0, 1).await.unwrap_err(),
+        s.read(&n("a/one/x")).await.unwrap_err(),
+        s.stat(&n("a/one/x")).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+    }
+    assert!(s.list(&n("a/one/")).await.unwrap().is_empty());
+    s.delete(&n("a/one/x")).await.unwrap();
 
     // STORE-5 list: recursive, sorted, objects only, prefix may end mid-name.
     for x in ["l/b", "l/a/2", "l/a/1", "l/c.meta", "l/c.meta.2", "lx"] {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use opendal::Operator;
 
-use super::error::StorageError;
+use super::error::{StorageError, StorageErrorKind};
 use super::noop::NoopStorage;
 use super::retry::{RetryPolicy, RetryStorage};
 use super::url::StorageUrl;
@@ -265,6 +265,31 @@ impl OpendalStorage {
         err
     }
 
+    /// Maps a failed read. opendal's fs service reports reading a directory as an unexpected
+    /// *temporary* error; on fs the path itself decides (STORE-7: no object there).
+    fn read_err(&self, e: opendal::Error, name: &str) -> StorageError {
+        let err = self.err(e, name);
+        if self.fs_lacks(name, |m| m.is_file()) {
+            return StorageError::not_found(name).with_url(&self.redacted);
+        }
+        err
+    }
+
+    /// On fs: true if nothing of the wanted type (`want` on its metadata) is at `name`,
+    /// including when a parent is a file. Always false on other backends.
+    fn fs_lacks(&self, name: &str, want: impl Fn(&std::fs::Metadata) -> bool) -> bool {
+        let Some(root) = &self.fs_root else {
+            return false;
+        };
+        match std::fs::metadata(root.join(name)) {
+            Ok(m) => !want(&m),
+            Err(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ),
+        }
+    }
+
     fn io_err(&self, e: &std::io::Error, name: &str) -> StorageError {
         StorageError::from_io(e, name).with_url(&self.redacted)
     }
@@ -299,7 +324,11 @@ fn scrub(err: &mut StorageError, secrets: &[String]) {
 impl Storage for OpendalStorage {
     async fn read(&self, name: &str) -> Result<Bytes> {
         check_name(name)?;
-        let buf = self.op.read(name).await.map_err(|e| self.err(e, name))?;
+        let buf = self
+            .op
+            .read(name)
+            .await
+            .map_err(|e| self.read_err(e, name))?;
         Ok(buf.to_bytes())
     }
 
@@ -328,7 +357,10 @@ impl Storage for OpendalStorage {
             Err(e) => {
                 // STORE-4: services answer a range past the end with 416 or a short body
                 // (which opendal reports as "reader got too little data"); the size decides.
-                let err = self.err(e, name);
+                let err = self.read_err(e, name);
+                if err.kind == StorageErrorKind::NotFound {
+                    return Err(err);
+                }
                 return match self.op.stat(name).await {
                     Ok(m) if end > m.content_length() => Err(StorageError::truncated(
                         name,
@@ -386,6 +418,7 @@ impl Storage for OpendalStorage {
         let entries = match self.op.list_with(dir).recursive(true).await {
             Ok(v) => v,
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+            Err(_) if !dir.is_empty() && self.fs_lacks(dir, |m| m.is_dir()) => Vec::new(),
             Err(e) => return Err(self.err(e, prefix)),
         };
         let mut out: Vec<ObjectMeta> = entries
@@ -407,7 +440,11 @@ impl Storage for OpendalStorage {
 
     async fn stat(&self, name: &str) -> Result<ObjectMeta> {
         check_name(name)?;
-        let m = self.op.stat(name).await.map_err(|e| self.err(e, name))?;
+        let m = self
+            .op
+            .stat(name)
+            .await
+            .map_err(|e| self.read_err(e, name))?;
         if m.is_dir() {
             return Err(StorageError::not_found(name)
                 .with_url(&self.redacted)
@@ -424,6 +461,7 @@ impl Storage for OpendalStorage {
         match self.op.delete(name).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(()),
+            Err(_) if self.fs_lacks(name, |m| m.is_file()) => Ok(()),
             Err(e) => Err(self.err(e, name)),
         }
     }
@@ -468,7 +506,10 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
     ));
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         use std::io::Write;
-        std::fs::create_dir_all(&dir)?;
+        // A parent that is itself a file must not read as `AlreadyExists` of the object.
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            std::io::Error::other(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
         if if_absent && target.exists() {
             return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
         }
