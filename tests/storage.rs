@@ -826,6 +826,7 @@ fn spec_rules_of_format_storage_md_are_well_formed() {
         "STORE-8",
         "STORE-9",
         "STORE-10",
+        "STORE-11",
         "STORE-ERR-1",
         "STORE-URL-1",
         "STORE-URL-2",
