@@ -1,6 +1,12 @@
 //! Storage conformance suite (format/storage.md STORE-*): one set of cases run against every
 //! backend (fs in a tempdir, memory, and s3/azure/gcs when `BRKIT_TEST_{S3,AZURE,GCS}_URL`
 //! names a running server), plus BR URL parsing, retry and fault-injection tests.
+//!
+//! Local servers that pass the suite (see reference/tooling-notes.md; bucket/container
+//! `brkit-test` created beforehand):
+//! - moto: `BRKIT_TEST_S3_URL='s3://brkit-test/conf?endpoint=http://127.0.0.1:9000&access-key=testing&secret-access-key=testing'`
+//! - Azurite: `BRKIT_TEST_AZURE_URL='azure://brkit-test/conf?account-name=devstoreaccount1&account-key=<published key>&endpoint=http://127.0.0.1:10000/devstoreaccount1'`
+//! - gcp-storage-emulator: `BRKIT_TEST_GCS_URL='gcs://brkit-test/conf?endpoint=http://127.0.0.1:4443'`
 
 use std::sync::Arc;
 
@@ -64,9 +70,18 @@ async fn conformance(s: Arc<dyn Storage>, base: &str) {
         assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
         assert!(!e.is_temporary());
     }
-    // A "directory" is not an object.
-    let e = s.stat(&n("a")).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+    // STORE-7/STORE-11: a "directory" is not an object, and nothing lies below an object.
+    for e in [
+        s.stat(&n("a")).await.unwrap_err(),
+        s.read(&n("a")).await.unwrap_err(),
+        s.read_range(&n("a"), 0, 1).await.unwrap_err(),
+        s.read(&n("a/one/x")).await.unwrap_err(),
+        s.stat(&n("a/one/x")).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
+    }
+    assert!(s.list(&n("a/one/")).await.unwrap().is_empty());
+    s.delete(&n("a/one/x")).await.unwrap();
 
     // STORE-5 list: recursive, sorted, objects only, prefix may end mid-name.
     for x in ["l/b", "l/a/2", "l/a/1", "l/c.meta", "l/c.meta.2", "lx"] {
@@ -118,6 +133,31 @@ async fn conformance(s: Arc<dyn Storage>, base: &str) {
         .unwrap_err();
     assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}");
     assert_eq!(&s.read(&n("lock")).await.unwrap()[..], b"first");
+
+    // STORE-6 racing creators: exactly one wins where the backend promises atomic create.
+    let mut tasks = Vec::new();
+    for i in 0..6u8 {
+        let (s, name) = (s.clone(), n("race"));
+        tasks.push(tokio::spawn(async move {
+            s.write_if_absent(&name, Bytes::from(vec![i; 64])).await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => wins += 1,
+            Err(e) => assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}"),
+        }
+    }
+    if s.capabilities().atomic_create {
+        assert_eq!(wins, 1, "atomic_create promised one winner");
+    } else {
+        assert!(wins >= 1);
+        eprintln!(
+            "note: {} does not promise atomic create; {wins} racers won",
+            s.display_url()
+        );
+    }
 
     // STORE-1 hostile names rejected before touching the backend.
     for bad in ["", "/abs", "../x", "a/../b", "a//b", "a/./b", "a\0b", "a/"] {
@@ -303,6 +343,20 @@ async fn noop_discards_writes() {
     assert_eq!(
         s.write("../a", Bytes::new()).await.unwrap_err().kind,
         StorageErrorKind::BadName
+    );
+}
+
+#[tokio::test]
+async fn open_with_retry_wraps_a_working_storage() {
+    let s = brkit::storage::open_with_retry("memory://with-retry", RetryPolicy::default()).unwrap();
+    s.write("k", Bytes::from_static(b"v")).await.unwrap();
+    assert_eq!(&s.read("k").await.unwrap()[..], b"v");
+    assert_eq!(s.display_url(), "memory://with-retry");
+    assert_eq!(
+        brkit::storage::open_with_retry("s4://x", RetryPolicy::default())
+            .unwrap_err()
+            .kind,
+        StorageErrorKind::BadUrl
     );
 }
 
@@ -496,6 +550,8 @@ fn store_url_bad_urls_name_the_problem() {
         ("local://", "absolute"),
         ("noop://?x=1", "x"),
         ("s3://b/a/../c", ".."),
+        ("gs://b/a/./c", "`.`"),
+        ("azure://c/%2E%2E/x", ".."),
     ] {
         let e = parse(raw).unwrap_err();
         assert_eq!(e.kind, StorageErrorKind::BadUrl, "{raw}: {e}");
@@ -513,6 +569,7 @@ fn fast_retry(attempts: u32) -> RetryPolicy {
         max_attempts: attempts,
         base_delay: std::time::Duration::from_millis(1),
         max_delay: std::time::Duration::from_millis(4),
+        attempt_timeout: None,
     }
 }
 
@@ -563,6 +620,47 @@ async fn store_err_1_retries_are_bounded() {
     assert!(e.is_temporary());
     assert_eq!(r.retries(), 2);
     assert_eq!(faulty.log().len(), 3);
+}
+
+#[tokio::test]
+async fn store_err_1_a_stuck_attempt_times_out_and_is_retried() {
+    let inner = open_url("memory://retry-timeout").unwrap();
+    inner.write("x", Bytes::from_static(b"v")).await.unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner,
+        vec![FaultRule::on(Op::Read)
+            .times(1)
+            .outcome(Outcome::Delay(std::time::Duration::from_secs(30)))],
+    ));
+    let policy = RetryPolicy {
+        attempt_timeout: Some(std::time::Duration::from_millis(20)),
+        ..fast_retry(3)
+    };
+    let r = RetryStorage::new(faulty, policy);
+    assert_eq!(&r.read("x").await.unwrap()[..], b"v");
+    assert_eq!(r.retries(), 1);
+}
+
+#[tokio::test]
+async fn store_6_retried_create_whose_answer_was_lost_succeeds() {
+    let inner = open_url("memory://retry-lost-answer").unwrap();
+    let faulty = Arc::new(FaultyStorage::new(
+        inner.clone(),
+        vec![FaultRule::on(Op::WriteIfAbsent)
+            .times(1)
+            .outcome(Outcome::TemporaryAfter)],
+    ));
+    let r = RetryStorage::new(faulty, fast_retry(3));
+    r.write_if_absent("lock", Bytes::from_static(b"mine"))
+        .await
+        .unwrap();
+    assert_eq!(&inner.read("lock").await.unwrap()[..], b"mine");
+    // Someone else's lock is still refused.
+    let e = r
+        .write_if_absent("lock", Bytes::from_static(b"theirs"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, StorageErrorKind::AlreadyExists);
 }
 
 #[tokio::test]
@@ -625,4 +723,306 @@ async fn fault_nth_matching_write_fails_and_slow_list() {
     let log = f.log();
     assert_eq!(log.len(), 5);
     assert!(log[2].failed && log[2].name == "2.sst");
+}
+
+// ---------------------------------------------------------------- spec examples
+
+/// Every fenced `example kind=…` block of format/storage.md, as (kind, lines).
+fn spec_examples() -> Vec<(String, Vec<String>)> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/format/storage.md")).unwrap();
+    let mut out = Vec::new();
+    let mut cur: Option<(String, Vec<String>)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("```example kind=") {
+            cur = Some((rest.trim().to_string(), Vec::new()));
+        } else if line.starts_with("```") {
+            if let Some(c) = cur.take() {
+                out.push(c);
+            }
+        } else if let Some((_, lines)) = cur.as_mut() {
+            if !line.trim().is_empty() {
+                lines.push(line.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_examples_of_format_storage_md_hold() {
+    let ex = spec_examples();
+    let mut kinds: Vec<&str> = ex.iter().map(|(k, _)| k.as_str()).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "object-name-bad",
+            "storage-url",
+            "storage-url-bad",
+            "storage-url-redacted"
+        ]
+    );
+    for (kind, lines) in &ex {
+        assert!(!lines.is_empty(), "{kind}");
+        for line in lines {
+            match kind.as_str() {
+                "storage-url" => {
+                    let (url, backend) = line.split_once(" => ").unwrap();
+                    let u = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+                    assert_eq!(u.backend_name(), backend, "{url}");
+                }
+                "storage-url-bad" => {
+                    let e = parse(line).unwrap_err();
+                    assert_eq!(e.kind, StorageErrorKind::BadUrl, "{line}");
+                }
+                "storage-url-redacted" => {
+                    let (url, red) = line.split_once(" => ").unwrap();
+                    assert_eq!(parse(url).unwrap().redacted(), red);
+                }
+                "object-name-bad" => {
+                    let e = brkit::storage::check_name(line).unwrap_err();
+                    assert_eq!(e.kind, StorageErrorKind::BadName, "{line}");
+                }
+                k => panic!("unknown example kind {k}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn spec_rules_of_format_storage_md_are_well_formed() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/format/storage.md")).unwrap();
+    let mut ids = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("- **STORE")) {
+        let id = line
+            .strip_prefix("- **")
+            .and_then(|r| r.split_once("**"))
+            .map(|(id, _)| id.to_string())
+            .unwrap();
+        assert!(
+            line.contains("** (MUST): ")
+                || line.contains("** (SHOULD): ")
+                || line.contains("** (MAY): "),
+            "{line}"
+        );
+        ids.push(id);
+    }
+    // The rule's consequence may wrap onto later lines; each rule has one.
+    assert_eq!(text.matches("*Breaking it:*").count(), ids.len());
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), ids.len(), "duplicate rule id");
+    for id in [
+        "STORE-1",
+        "STORE-2",
+        "STORE-3",
+        "STORE-4",
+        "STORE-5",
+        "STORE-6",
+        "STORE-7",
+        "STORE-8",
+        "STORE-9",
+        "STORE-10",
+        "STORE-11",
+        "STORE-ERR-1",
+        "STORE-URL-1",
+        "STORE-URL-2",
+        "STORE-URL-3",
+        "STORE-URL-4",
+    ] {
+        assert!(ids.iter().any(|i| i == id), "{id} not defined");
+    }
+}
+
+// ---------------------------------------------------------------- model-based
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    // No name is a directory of another: a local filesystem cannot hold both `a` and `a/b`.
+    const NAMES: &[&str] = &["a", "b/c", "b/d", "e/f/g", "ab", "b/c2"];
+    const PREFIXES: &[&str] = &["", "a", "b/", "b/c", "e/", "x"];
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Write(usize, Vec<u8>),
+        WriteIfAbsent(usize, Vec<u8>),
+        Delete(usize),
+        Read(usize),
+        ReadRange(usize, u64, u64),
+        Stat(usize),
+        List(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let n = 0..NAMES.len();
+        let data = proptest::collection::vec(any::<u8>(), 0..40);
+        prop_oneof![
+            (n.clone(), data.clone()).prop_map(|(i, d)| Step::Write(i, d)),
+            (n.clone(), data).prop_map(|(i, d)| Step::WriteIfAbsent(i, d)),
+            n.clone().prop_map(Step::Delete),
+            n.clone().prop_map(Step::Read),
+            (n.clone(), 0..45u64, 0..45u64).prop_map(|(i, o, l)| Step::ReadRange(i, o, l)),
+            n.prop_map(Step::Stat),
+            (0..PREFIXES.len()).prop_map(Step::List),
+        ]
+    }
+
+    async fn run(s: Arc<dyn Storage>, steps: Vec<Step>) {
+        let mut m: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for st in steps {
+            match st {
+                Step::Write(i, d) => {
+                    s.write(NAMES[i], Bytes::from(d.clone())).await.unwrap();
+                    m.insert(NAMES[i].into(), d);
+                }
+                Step::WriteIfAbsent(i, d) => {
+                    let r = s.write_if_absent(NAMES[i], Bytes::from(d.clone())).await;
+                    if m.contains_key(NAMES[i]) {
+                        assert_eq!(r.unwrap_err().kind, StorageErrorKind::AlreadyExists);
+                    } else {
+                        r.unwrap();
+                        m.insert(NAMES[i].into(), d);
+                    }
+                }
+                Step::Delete(i) => {
+                    s.delete(NAMES[i]).await.unwrap();
+                    m.remove(NAMES[i]);
+                }
+                Step::Read(i) => match (s.read(NAMES[i]).await, m.get(NAMES[i])) {
+                    (Ok(b), Some(d)) => assert_eq!(&b[..], &d[..]),
+                    (Err(e), None) => assert_eq!(e.kind, StorageErrorKind::NotFound),
+                    (r, d) => panic!("read {}: {r:?} vs model {d:?}", NAMES[i]),
+                },
+                Step::ReadRange(i, o, l) => {
+                    let r = s.read_range(NAMES[i], o, l).await;
+                    match m.get(NAMES[i]) {
+                        None => assert_eq!(r.unwrap_err().kind, StorageErrorKind::NotFound),
+                        Some(d) if o + l <= d.len() as u64 => {
+                            assert_eq!(&r.unwrap()[..], &d[o as usize..(o + l) as usize])
+                        }
+                        Some(_) => assert_eq!(r.unwrap_err().kind, StorageErrorKind::Truncated),
+                    }
+                }
+                Step::Stat(i) => match (s.stat(NAMES[i]).await, m.get(NAMES[i])) {
+                    (Ok(meta), Some(d)) => assert_eq!(meta.size, d.len() as u64),
+                    (Err(e), None) => assert_eq!(e.kind, StorageErrorKind::NotFound),
+                    (r, d) => panic!("stat {}: {r:?} vs model {d:?}", NAMES[i]),
+                },
+                Step::List(p) => {
+                    let got: Vec<(String, u64)> = s
+                        .list(PREFIXES[p])
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|o| (o.name, o.size))
+                        .collect();
+                    let want: Vec<(String, u64)> = m
+                        .iter()
+                        .filter(|(k, _)| k.starts_with(PREFIXES[p]))
+                        .map(|(k, v)| (k.clone(), v.len() as u64))
+                        .collect();
+                    assert_eq!(got, want, "list {:?}", PREFIXES[p]);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn store_2_to_8_memory_behaves_like_a_map(steps in proptest::collection::vec(step(), 1..40)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let name = format!("memory://model-{}", uuid::Uuid::new_v4().simple());
+            rt.block_on(run(open_url(&name).unwrap(), steps));
+        }
+
+        #[test]
+        fn store_2_to_8_fs_behaves_like_a_map(steps in proptest::collection::vec(step(), 1..40)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            rt.block_on(run(open_url(dir.path().to_str().unwrap()).unwrap(), steps));
+        }
+    }
+}
+
+#[tokio::test]
+async fn fs_root_that_does_not_exist_yet_is_created_on_first_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("not/yet");
+    let s = open_url(root.to_str().unwrap()).unwrap();
+    assert_eq!(
+        s.read("x").await.unwrap_err().kind,
+        StorageErrorKind::NotFound
+    );
+    assert!(s.list("").await.unwrap().is_empty());
+    s.write("x", Bytes::from_static(b"1")).await.unwrap();
+    assert_eq!(std::fs::read(root.join("x")).unwrap(), b"1");
+}
+
+mod url_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        // Includes the characters that break naive URL handling in secrets: + / = & % #.
+        "[A-Za-z0-9+/=&%#]{4,24}"
+    }
+
+    proptest! {
+        #[test]
+        fn store_url_1_parsing_any_text_never_panics(raw in "\\PC{0,60}") {
+            let _ = parse(&raw);
+        }
+
+        #[test]
+        fn store_url_1_parsing_url_shaped_text_never_panics(
+            scheme in "(s3|gs|gcs|azure|azblob|local|file|noop|memory|x)",
+            rest in "[a-zA-Z0-9/?&=%._+:#-]{0,50}",
+        ) {
+            if let Ok(u) = parse(&format!("{scheme}://{rest}")) {
+                let _ = u.redacted();
+            }
+        }
+
+        #[test]
+        fn store_1_name_checks_never_panic_and_accept_only_clean_names(name in "[a-z./\\\\]{0,12}") {
+            if brkit::storage::check_name(&name).is_ok() {
+                prop_assert!(!name.is_empty() && !name.starts_with('/') && !name.contains('\\'));
+                prop_assert!(name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".."));
+            }
+        }
+
+        #[test]
+        fn store_url_4_redacted_url_reparses_and_never_shows_secrets(
+            bucket in "[a-z0-9][a-z0-9-]{2,20}",
+            prefix in "([a-z0-9_-][a-z0-9_.-]{0,7}/){0,3}[a-z0-9_-]{0,8}",
+            ak in token(), sk in token(),
+            port in 1u16..65535,
+        ) {
+            let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+            let raw = format!(
+                "s3://{bucket}/{prefix}?endpoint=http://127.0.0.1:{port}&access-key={}&secret-access-key={}",
+                enc(&ak), enc(&sk)
+            );
+            let u = parse(&raw).unwrap();
+            let StorageUrl::S3(s) = &u else { panic!() };
+            prop_assert_eq!(s.access_key.as_ref().unwrap().expose(), ak.as_str());
+            prop_assert_eq!(s.secret_access_key.as_ref().unwrap().expose(), sk.as_str());
+            let red = u.redacted();
+            let back = parse(&red).unwrap();
+            let StorageUrl::S3(b) = back else { panic!() };
+            prop_assert_eq!(&b.bucket, &s.bucket);
+            prop_assert_eq!(&b.prefix, &s.prefix);
+            prop_assert_eq!(&b.endpoint, &s.endpoint);
+            prop_assert_eq!(b.secret_access_key.as_ref().unwrap().expose(), "redacted");
+            prop_assert_eq!(b.access_key.as_ref().unwrap().expose(), "redacted");
+        }
+    }
 }

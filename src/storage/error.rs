@@ -157,7 +157,7 @@ impl StorageError {
     pub fn from_io(err: &std::io::Error, object: &str) -> Self {
         use std::io::ErrorKind as K;
         let kind = match err.kind() {
-            K::NotFound => StorageErrorKind::NotFound,
+            K::NotFound | K::NotADirectory | K::IsADirectory => StorageErrorKind::NotFound,
             K::AlreadyExists => StorageErrorKind::AlreadyExists,
             K::PermissionDenied => StorageErrorKind::PermissionDenied,
             K::UnexpectedEof => StorageErrorKind::Truncated,
@@ -174,7 +174,8 @@ impl From<opendal::Error> for StorageError {
     fn from(err: opendal::Error) -> Self {
         use opendal::ErrorKind as K;
         let kind = match err.kind() {
-            K::NotFound => StorageErrorKind::NotFound,
+            // A directory, or a path through a file, is not an object (STORE-7).
+            K::NotFound | K::IsADirectory | K::NotADirectory => StorageErrorKind::NotFound,
             // Conditional create answered "exists" (STORE-6): fs says AlreadyExists, object
             // stores answer 412 Precondition Failed, mapped by opendal to ConditionNotMatch.
             K::AlreadyExists | K::ConditionNotMatch => StorageErrorKind::AlreadyExists,

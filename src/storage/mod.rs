@@ -2,16 +2,25 @@
 //! implemented once over opendal (fs, memory, s3, azblob, gcs), with BR's storage URLs, a
 //! retry layer for temporary errors and a fault-injecting decorator for tests.
 //!
-//! Contract of every implementation (format/storage.md STORE-*):
+//! Contract of every implementation (format/storage.md, rule ids in brackets):
 //! - object names are relative `/`-separated paths below the storage root; never absolute,
-//!   never containing `..` or NUL (rejected with [`StorageErrorKind::BadName`], STORE-1);
-//! - `write` replaces an object atomically from a reader's point of view: a concurrent `read`
-//!   sees the old or the new content, never a mix (fs writes a temp file and renames);
+//!   never containing `.`/`..` segments, empty segments, NUL or `\` (rejected with
+//!   [`StorageErrorKind::BadName`] before the backend is contacted) [STORE-1];
+//! - `read` sees the last completed `write` [STORE-2]; `write` replaces an object atomically
+//!   from a reader's point of view (fs writes a temp file and renames it) [STORE-3];
+//! - `read_range` returns exactly the bytes asked for or fails with `Truncated` [STORE-4];
+//! - `list` returns every object below a prefix (recursively, objects only), sorted by name
+//!   [STORE-5], and sees completed writes [STORE-10];
 //! - `write_if_absent` fails with [`StorageErrorKind::AlreadyExists`] if the object exists
 //!   (conditional create where the backend supports it, else stat-then-write, as reported by
-//!   [`Capabilities::atomic_create`]);
-//! - `list` returns every object below a prefix (recursively), sorted by name;
-//! - errors say whether a retry can help ([`StorageError::is_temporary`]).
+//!   [`Capabilities::atomic_create`]) [STORE-6];
+//! - missing objects are `NotFound` [STORE-7]; deleting one succeeds [STORE-8];
+//! - errors say whether a retry can help ([`StorageError::is_temporary`]) [STORE-ERR-1] and
+//!   never contain credentials [STORE-URL-4].
+//!
+//! Entry points: [`open_url`] / [`open`] (BR storage URL → `Arc<dyn Storage>`),
+//! [`open_with_retry`] (the same behind [`retry::RetryStorage`]), [`blocking::block_on`] for
+//! synchronous callers, [`local_map`] for mmap of local objects, [`fault`] for tests.
 
 pub mod blocking;
 mod error;
@@ -24,7 +33,7 @@ pub mod url;
 
 pub use error::{StorageError, StorageErrorKind};
 pub use noop::NoopStorage;
-pub use opendal_backend::{open, open_url, OpendalStorage};
+pub use opendal_backend::{open, open_url, open_with_retry, OpendalStorage};
 pub use url::StorageUrl;
 
 use async_trait::async_trait;

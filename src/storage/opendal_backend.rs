@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use opendal::Operator;
 
-use super::error::StorageError;
+use super::error::{StorageError, StorageErrorKind};
 use super::noop::NoopStorage;
+use super::retry::{RetryPolicy, RetryStorage};
 use super::url::StorageUrl;
 use super::{check_name, check_prefix, Capabilities, ObjectMeta, Result, Storage};
 
@@ -36,6 +37,12 @@ pub fn open(url: &StorageUrl) -> Result<Arc<dyn Storage>> {
 /// Parses a BR storage URL and opens it ([`StorageUrl::parse`] then [`open`]).
 pub fn open_url(raw: &str) -> Result<Arc<dyn Storage>> {
     open(&StorageUrl::parse(raw)?)
+}
+
+/// Parses and opens a BR storage URL behind a [`RetryStorage`] with `policy` (what CLIs use).
+pub fn open_with_retry(raw: &str, policy: RetryPolicy) -> Result<Arc<dyn Storage>> {
+    let inner = open_url(raw)?;
+    Ok(Arc::new(RetryStorage::new(inner, policy)))
 }
 
 /// A storage over one opendal operator.
@@ -79,6 +86,9 @@ impl OpendalStorage {
     /// Builds the operator for a parsed URL. Nothing is contacted yet; `noop` is refused here
     /// (use [`open`]).
     pub fn new(url: &StorageUrl) -> Result<Self> {
+        // Installs the process-wide HTTP transport (reqwest) that the s3/azblob/gcs services
+        // need; idempotent, and the first installed transport wins.
+        opendal::install_default();
         let redacted = url.redacted();
         let secrets = url.secrets();
         let fail = |e: opendal::Error| {
@@ -192,6 +202,8 @@ impl OpendalStorage {
                     .root(&root_of(&g.prefix));
                 if let Some(ep) = &g.endpoint {
                     b = b.endpoint(ep);
+                    // Emulators (gcp-storage-emulator) ignore ifGenerationMatch=0 (STORE-6).
+                    endpoint_known = false;
                 }
                 match &g.credentials_file {
                     Some(f) => b = b.credential_path(f),
@@ -253,6 +265,31 @@ impl OpendalStorage {
         err
     }
 
+    /// Maps a failed read. opendal's fs service reports reading a directory as an unexpected
+    /// *temporary* error; on fs the path itself decides (STORE-7: no object there).
+    fn read_err(&self, e: opendal::Error, name: &str) -> StorageError {
+        let err = self.err(e, name);
+        if self.fs_lacks(name, |m| m.is_file()) {
+            return StorageError::not_found(name).with_url(&self.redacted);
+        }
+        err
+    }
+
+    /// On fs: true if nothing of the wanted type (`want` on its metadata) is at `name`,
+    /// including when a parent is a file. Always false on other backends.
+    fn fs_lacks(&self, name: &str, want: impl Fn(&std::fs::Metadata) -> bool) -> bool {
+        let Some(root) = &self.fs_root else {
+            return false;
+        };
+        match std::fs::metadata(root.join(name)) {
+            Ok(m) => !want(&m),
+            Err(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ),
+        }
+    }
+
     fn io_err(&self, e: &std::io::Error, name: &str) -> StorageError {
         StorageError::from_io(e, name).with_url(&self.redacted)
     }
@@ -270,10 +307,15 @@ impl OpendalStorage {
 }
 
 /// Removes every known secret value from an error's text (STORE-URL-4).
+/// Request URIs in opendal's error context carry a SAS token verbatim or percent-encoded, so
+/// both spellings are removed.
 fn scrub(err: &mut StorageError, secrets: &[String]) {
     for s in secrets {
-        if err.detail.contains(s.as_str()) {
-            err.detail = err.detail.replace(s.as_str(), "redacted");
+        let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        for form in [s.as_str(), encoded.as_str()] {
+            if err.detail.contains(form) {
+                err.detail = err.detail.replace(form, "redacted");
+            }
         }
     }
 }
@@ -282,7 +324,11 @@ fn scrub(err: &mut StorageError, secrets: &[String]) {
 impl Storage for OpendalStorage {
     async fn read(&self, name: &str) -> Result<Bytes> {
         check_name(name)?;
-        let buf = self.op.read(name).await.map_err(|e| self.err(e, name))?;
+        let buf = self
+            .op
+            .read(name)
+            .await
+            .map_err(|e| self.read_err(e, name))?;
         Ok(buf.to_bytes())
     }
 
@@ -305,12 +351,26 @@ impl Storage for OpendalStorage {
             }
             return Ok(Bytes::new());
         }
-        let buf = self
-            .op
-            .read_with(name)
-            .range(offset..end)
-            .await
-            .map_err(|e| self.err(e, name))?;
+        let buf = match self.op.read_with(name).range(offset..end).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Err(self.err(e, name)),
+            Err(e) => {
+                // STORE-4: services answer a range past the end with 416 or a short body
+                // (which opendal reports as "reader got too little data"); the size decides.
+                let err = self.read_err(e, name);
+                if err.kind == StorageErrorKind::NotFound {
+                    return Err(err);
+                }
+                return match self.op.stat(name).await {
+                    Ok(m) if end > m.content_length() => Err(StorageError::truncated(
+                        name,
+                        format!("range {offset}..{end} past end {}", m.content_length()),
+                    )
+                    .with_url(&self.redacted)),
+                    _ => Err(err),
+                };
+            }
+        };
         if buf.len() as u64 != len {
             return Err(StorageError::truncated(
                 name,
@@ -358,6 +418,7 @@ impl Storage for OpendalStorage {
         let entries = match self.op.list_with(dir).recursive(true).await {
             Ok(v) => v,
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+            Err(_) if !dir.is_empty() && self.fs_lacks(dir, |m| m.is_dir()) => Vec::new(),
             Err(e) => return Err(self.err(e, prefix)),
         };
         let mut out: Vec<ObjectMeta> = entries
@@ -379,7 +440,11 @@ impl Storage for OpendalStorage {
 
     async fn stat(&self, name: &str) -> Result<ObjectMeta> {
         check_name(name)?;
-        let m = self.op.stat(name).await.map_err(|e| self.err(e, name))?;
+        let m = self
+            .op
+            .stat(name)
+            .await
+            .map_err(|e| self.read_err(e, name))?;
         if m.is_dir() {
             return Err(StorageError::not_found(name)
                 .with_url(&self.redacted)
@@ -396,6 +461,7 @@ impl Storage for OpendalStorage {
         match self.op.delete(name).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(()),
+            Err(_) if self.fs_lacks(name, |m| m.is_file()) => Ok(()),
             Err(e) => Err(self.err(e, name)),
         }
     }
@@ -440,7 +506,10 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
     ));
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
         use std::io::Write;
-        std::fs::create_dir_all(&dir)?;
+        // A parent that is itself a file must not read as `AlreadyExists` of the object.
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            std::io::Error::other(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
         if if_absent && target.exists() {
             return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
         }
@@ -453,7 +522,20 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
             f.sync_all()?;
             drop(f);
             if if_absent {
-                std::fs::hard_link(&tmp, &target)
+                match std::fs::hard_link(&tmp, &target) {
+                    // Filesystems without hard links (FAT, some network mounts): fall back to
+                    // an exclusive create of the target, still one winner but readers may see
+                    // a partly written object while it is written (STORE-6).
+                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                        let mut f = std::fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&target)?;
+                        f.write_all(&data)?;
+                        f.sync_all()
+                    }
+                    r => r,
+                }
             } else {
                 std::fs::rename(&tmp, &target)
             }
@@ -469,4 +551,45 @@ async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std:
     })
     .await
     .map_err(|e| std::io::Error::other(format!("write task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_url_4_backend_errors_are_scrubbed_of_secrets() {
+        let mut e = StorageError::other("403: signature for key AKSECRET1 with SKSECRET2 failed");
+        scrub(&mut e, &["AKSECRET1".to_string(), "SKSECRET2".to_string()]);
+        assert_eq!(
+            e.detail,
+            "403: signature for key redacted with redacted failed"
+        );
+        let mut e = StorageError::other("uri: http://h/c/x?key=a%2Bb%2Fc%3D&x=1");
+        scrub(&mut e, &["a+b/c=".to_string()]);
+        assert_eq!(e.detail, "uri: http://h/c/x?key=redacted&x=1");
+    }
+
+    #[test]
+    fn store_3_temporary_files_are_hidden_from_listing() {
+        assert!(is_fs_tmp("a/.obj.brkit-tmp.0123abcd"));
+        assert!(is_fs_tmp(".backupmeta.brkit-tmp.ff"));
+        assert!(!is_fs_tmp("a/obj.brkit-tmp.0123")); // not hidden: a real object
+        assert!(!is_fs_tmp("a/.hidden"));
+    }
+
+    #[tokio::test]
+    async fn store_6_s3_with_custom_endpoint_does_not_claim_atomic_create() {
+        let u =
+            StorageUrl::parse_with_env("s3://b/p?endpoint=http://127.0.0.1:1", &|_| None).unwrap();
+        let s = OpendalStorage::new(&u).unwrap();
+        assert!(!s.capabilities().atomic_create);
+        let u = StorageUrl::parse_with_env("s3://b/p?region=eu-west-1", &|_| None).unwrap();
+        assert!(
+            OpendalStorage::new(&u)
+                .unwrap()
+                .capabilities()
+                .atomic_create
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Capabilities, ObjectMeta, Result, Storage, StorageErrorKind};
+use super::{Capabilities, ObjectMeta, Result, Storage, StorageError, StorageErrorKind};
 
 /// How hard to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +20,20 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Upper bound of a single delay.
     pub max_delay: Duration,
+    /// Give up on one attempt after this long and count it as a temporary failure
+    /// (`None` = wait as long as the backend does).
+    pub attempt_timeout: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
-    /// 6 attempts, 200 ms doubling up to 10 s (about 16 s of waiting in the worst case).
+    /// 6 attempts, 200 ms doubling up to 10 s (about 16 s of waiting in the worst case), and
+    /// 10 minutes per attempt (a 1 GiB object at under 2 MB/s is a stuck connection).
     fn default() -> Self {
         Self {
             max_attempts: 6,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
+            attempt_timeout: Some(Duration::from_secs(600)),
         }
     }
 }
@@ -81,7 +86,17 @@ impl<S: Storage + ?Sized> RetryStorage<S> {
     {
         let mut attempt = 1u32;
         loop {
-            match f().await {
+            let result = match self.policy.attempt_timeout {
+                Some(t) => match tokio::time::timeout(t, f()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(StorageError::other(format!("{what} timed out after {t:?}"))
+                        .with_object(name)
+                        .with_url(&self.inner.display_url())
+                        .with_temporary(true)),
+                },
+                None => f().await,
+            };
+            match result {
                 Err(e) if e.is_temporary() && attempt < self.policy.max_attempts => {
                     let d = self.policy.delay(attempt - 1);
                     tracing::debug!(op = what, object = name, attempt, error = %e, "retrying");
@@ -177,6 +192,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),
+            attempt_timeout: None,
         };
         assert!(p.delay(0) <= Duration::from_millis(100));
         assert!(p.delay(0) >= Duration::from_millis(75));

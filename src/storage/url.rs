@@ -135,16 +135,21 @@ impl StorageUrl {
                 )))
             }
         }
-        // The URL parser would resolve `a/../b` to `b`; BR keeps it as the key prefix. Neither
-        // is what the user meant, so a bucket prefix with `..` is refused (STORE-URL-1).
+        // The URL parser would resolve `a/../b` to `b` and `a/./b` to `a/b`; BR keeps them in
+        // the key prefix. Neither is what the user meant, so such a prefix is refused
+        // (STORE-URL-1).
         let before_query = raw.split(['?', '#']).next().unwrap_or("");
         if matches!(lower.as_str(), "s3" | "azure" | "azblob" | "gcs" | "gs")
             && before_query
                 .split('/')
-                .any(|seg| seg == ".." || seg.eq_ignore_ascii_case("%2e%2e"))
+                .skip(3) // "scheme:", "", bucket
+                .any(|seg| {
+                    let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+                    seg == ".." || seg == "."
+                })
         {
             return Err(StorageError::bad_url(format!(
-                "{lower} prefix contains a `..` segment"
+                "{lower} prefix contains a `.` or `..` segment"
             )));
         }
         // BR (br/pkg/storage/parse.go ParseRawURL): a `+` in a secret key is literal, not a

@@ -197,3 +197,188 @@ pub fn decode_index(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::number::encode_var_u64;
+    use proptest::prelude::*;
+
+    /// A minimal RocksDB BlockBuilder (block_builder.cc) for tests: prefix compression with a
+    /// restart every `interval` entries; `delta` = value delta encoding of index blocks, where
+    /// `values[i]` is then written as given (full or delta form chosen by the caller).
+    fn build(entries: &[(Vec<u8>, Vec<u8>)], interval: usize, delta: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut restarts = Vec::new();
+        let mut prev: &[u8] = &[];
+        for (i, (k, v)) in entries.iter().enumerate() {
+            let shared = if i % interval == 0 {
+                restarts.push(out.len() as u32);
+                0
+            } else {
+                k.iter().zip(prev).take_while(|(a, b)| a == b).count()
+            };
+            encode_var_u64(&mut out, shared as u64);
+            encode_var_u64(&mut out, (k.len() - shared) as u64);
+            if !delta {
+                encode_var_u64(&mut out, v.len() as u64);
+            }
+            out.extend_from_slice(&k[shared..]);
+            out.extend_from_slice(v);
+            prev = k;
+        }
+        if restarts.is_empty() {
+            restarts.push(0);
+        }
+        for r in &restarts {
+            out.extend_from_slice(&r.to_le_bytes());
+        }
+        out.extend_from_slice(&(restarts.len() as u32).to_le_bytes());
+        out
+    }
+
+    fn what() -> String {
+        "test block".into()
+    }
+
+    fn collect(block: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut got = Vec::new();
+        for_each_entry(block, &what, |k, v| {
+            got.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })?;
+        Ok(got)
+    }
+
+    proptest! {
+        #[test]
+        fn sst_7_prefix_compressed_entries_round_trip(
+            keys in proptest::collection::btree_set(proptest::collection::vec(0u8..4, 0..12), 0..60),
+            interval in 1usize..20,
+        ) {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> =
+                keys.into_iter().enumerate().map(|(i, k)| (k, vec![i as u8; i % 7])).collect();
+            let block = build(&entries, interval, false);
+            prop_assert_eq!(collect(&block).unwrap(), entries);
+        }
+
+        #[test]
+        fn sst_9_delta_encoded_index_round_trips(
+            sizes in proptest::collection::vec(0u64..100_000, 1..50),
+            interval in 1usize..5,
+        ) {
+            let mut handles = Vec::new();
+            let mut off = 0u64;
+            for s in &sizes {
+                handles.push(BlockHandle { offset: off, size: *s });
+                off += s + 5;
+            }
+            // Keys share a prefix so that non-restart entries have shared > 0.
+            let mut entries = Vec::new();
+            for (i, h) in handles.iter().enumerate() {
+                let key = format!("key{i:06}").into_bytes();
+                let mut v = Vec::new();
+                if i % interval == 0 {
+                    encode_var_u64(&mut v, h.offset);
+                    encode_var_u64(&mut v, h.size);
+                } else {
+                    let d = h.size as i64 - handles[i - 1].size as i64;
+                    encode_var_u64(&mut v, ((d << 1) ^ (d >> 63)) as u64);
+                }
+                entries.push((key, v));
+            }
+            let block = build(&entries, interval, true);
+            let enc = IndexEncoding { delta: true, first_key: false };
+            prop_assert_eq!(decode_index(&block, enc, &what).unwrap(), handles.clone());
+            // The same handles, classic encoding.
+            let classic: Vec<_> = handles.iter().enumerate().map(|(i, h)| {
+                let mut v = Vec::new();
+                encode_var_u64(&mut v, h.offset);
+                encode_var_u64(&mut v, h.size);
+                (format!("key{i:06}").into_bytes(), v)
+            }).collect();
+            let block = build(&classic, interval, false);
+            let enc = IndexEncoding { delta: false, first_key: false };
+            prop_assert_eq!(decode_index(&block, enc, &what).unwrap(), handles);
+        }
+
+        #[test]
+        fn sst_7_damaged_blocks_error_never_panic(
+            keys in proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..20), 1..20),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        ) {
+            let entries: Vec<_> = keys.into_iter().map(|k| (k, b"value".to_vec())).collect();
+            let mut block = build(&entries, 3, false);
+            for (i, x) in flips {
+                let i = i.index(block.len());
+                block[i] ^= x;
+            }
+            let _ = collect(&block);
+            let enc = IndexEncoding { delta: true, first_key: true };
+            let _ = decode_index(&block, enc, &what);
+        }
+    }
+
+    #[test]
+    fn sst_6_zero_restarts_and_oversized_restart_array_are_rejected() {
+        let err = collect(&0u32.to_le_bytes()).unwrap_err();
+        assert_eq!(err.rule, Some("SST-6"));
+        let err = collect(&1000u32.to_le_bytes()).unwrap_err();
+        assert_eq!(err.rule, Some("SST-6"));
+        let err = collect(&[1, 2]).unwrap_err();
+        assert_eq!(err.rule, Some("SST-6"));
+        // Hash index flag with a bucket count larger than the block.
+        let mut b = vec![0u8; 4];
+        b.extend_from_slice(&100u16.to_le_bytes());
+        b.extend_from_slice(&(1u32 | 1 << 31).to_le_bytes());
+        assert_eq!(collect(&b).unwrap_err().rule, Some("SST-6"));
+    }
+
+    #[test]
+    fn sst_7_shared_longer_than_previous_key_is_rejected() {
+        // One entry: shared=2 with no previous key.
+        let mut b = vec![2, 1, 0, b'k'];
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        let err = collect(&b).unwrap_err();
+        assert_eq!(err.rule, Some("SST-7"), "{err}");
+        // Value running into the restart array.
+        let mut b = vec![0, 1, 9, b'k'];
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        assert_eq!(collect(&b).unwrap_err().rule, Some("SST-7"));
+    }
+
+    #[test]
+    fn sst_9_index_handles_out_of_order_are_rejected() {
+        let enc = IndexEncoding {
+            delta: false,
+            first_key: false,
+        };
+        let mut v1 = Vec::new();
+        encode_var_u64(&mut v1, 100);
+        encode_var_u64(&mut v1, 10);
+        let mut v2 = Vec::new();
+        encode_var_u64(&mut v2, 50);
+        encode_var_u64(&mut v2, 10);
+        let block = build(&[(b"a".to_vec(), v1), (b"b".to_vec(), v2)], 1, false);
+        let err = decode_index(&block, enc, &what).unwrap_err();
+        assert_eq!(err.rule, Some("SST-9"), "{err}");
+    }
+
+    #[test]
+    fn sst_9_first_index_entry_cannot_be_delta_encoded() {
+        // shared=1 on the first entry is already an SST-7 error (no previous key) ...
+        let mut b = vec![1, 1, b'k', 0];
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&1u32.to_le_bytes());
+        let enc = IndexEncoding {
+            delta: true,
+            first_key: false,
+        };
+        assert_eq!(
+            decode_index(&b, enc, &what).unwrap_err().rule,
+            Some("SST-7")
+        );
+    }
+}

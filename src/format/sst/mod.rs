@@ -29,6 +29,18 @@ use crate::format::{FormatError, Result};
 const PROPERTIES_BLOCK: &str = "rocksdb.properties";
 const LEGACY_PROPERTIES_BLOCK: &str = "rocksdb.stats";
 
+const RANGE_DEL_BLOCK: &str = "rocksdb.range_del";
+/// `kTypeRangeDeletion`.
+const RANGE_DELETION_TYPE: u8 = 0xF;
+
+/// A range deletion `[begin, end)` of user keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeDeletion {
+    pub begin: Vec<u8>,
+    pub end: Vec<u8>,
+    pub seqno: u64,
+}
+
 /// How to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SstReadOptions {
@@ -46,7 +58,7 @@ impl Default for SstReadOptions {
 }
 
 /// An opened SST: footer, properties and the handles of every data block, validated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SstReader<'a> {
     file: &'a [u8],
     footer: Footer,
@@ -159,6 +171,46 @@ impl<'a> SstReader<'a> {
         &self.data_blocks
     }
 
+    /// The range deletions of the `rocksdb.range_del` meta block (SST-8), in block order.
+    pub fn range_deletions(&self) -> Result<Vec<RangeDeletion>> {
+        let Some(&h) = self.meta_blocks.get(RANGE_DEL_BLOCK) else {
+            return Ok(Vec::new());
+        };
+        let mut buf = Vec::new();
+        let mut dec = Decompressor::default();
+        let loc = fetch_block(
+            self.file,
+            &self.footer,
+            h,
+            self.options.verify_checksums,
+            "range deletion block",
+            &mut buf,
+            &mut dec,
+        )?;
+        let what = || format!("range deletion block at {h}");
+        let mut out = Vec::new();
+        for_each_entry(
+            located(self.file, &buf, loc),
+            &what,
+            |k, v| match split_internal_key(k) {
+                Some((begin, seqno, _)) if k[k.len() - 8] == RANGE_DELETION_TYPE => {
+                    out.push(RangeDeletion {
+                        begin: begin.to_vec(),
+                        end: v.to_vec(),
+                        seqno,
+                    });
+                    Ok(())
+                }
+                _ => Err(FormatError::invalid(
+                    "SST-8",
+                    what(),
+                    "entry is not a range deletion internal key (type 0xF)",
+                )),
+            },
+        )?;
+        Ok(out)
+    }
+
     /// A lending cursor over every entry (fastest: no allocation per entry).
     pub fn scan(&self) -> SstScan<'_> {
         SstScan::new(self)
@@ -167,6 +219,19 @@ impl<'a> SstReader<'a> {
     /// A std iterator of owned entries.
     pub fn iter(&self) -> SstIter<'_> {
         SstIter::new(self.scan())
+    }
+}
+
+impl std::fmt::Debug for SstReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the file bytes: an SST is tens of MiB.
+        f.debug_struct("SstReader")
+            .field("len", &self.file.len())
+            .field("footer", &self.footer)
+            .field("options", &self.options)
+            .field("num_entries", &self.properties.num_entries)
+            .field("data_blocks", &self.data_blocks.len())
+            .finish()
     }
 }
 

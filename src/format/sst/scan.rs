@@ -67,6 +67,28 @@ pub fn split_internal_key(ikey: &[u8]) -> Option<(&[u8], u64, Option<ValueType>)
     Some((user, packed >> 8, ValueType::from_byte(packed as u8)))
 }
 
+/// Internal key order (SST-14): user key ascending, then the packed (seqno, type) descending.
+/// Keys shorter than 8 bytes are left to the SST-8 check.
+#[inline]
+fn in_order(prev: &[u8], key: &[u8]) -> bool {
+    if prev.len() < 8 || key.len() < 8 {
+        return true;
+    }
+    let (pu, pt) = prev.split_at(prev.len() - 8);
+    let (ku, kt) = key.split_at(key.len() - 8);
+    match pu.cmp(ku) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => trailer(pt) > trailer(kt),
+    }
+}
+
+fn trailer(t: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(t);
+    u64::from_le_bytes(a)
+}
+
 /// One entry, borrowed from the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SstEntry<'s> {
@@ -98,6 +120,10 @@ pub struct SstScan<'r> {
     pos: usize,
     end: usize,
     key: Vec<u8>,
+    /// Scratch for the order check (SST-14) when user keys tie or one is a prefix.
+    prev: Vec<u8>,
+    have_prev: bool,
+    at_block_start: bool,
     value: (usize, usize),
     buf: Vec<u8>,
     dec: Decompressor,
@@ -112,13 +138,20 @@ impl<'r> SstScan<'r> {
             footer: reader.footer,
             blocks: &reader.data_blocks,
             verify: reader.options.verify_checksums,
-            expect_entries: reader.properties.num_entries,
+            // rocksdb.num.entries counts range deletions too; they live in their own block.
+            expect_entries: reader
+                .properties
+                .num_entries
+                .saturating_sub(reader.properties.num_range_deletions),
             next_block: 0,
             handle: BlockHandle::default(),
             loc: BlockLoc::File { start: 0, end: 0 },
             pos: 0,
             end: 0,
             key: Vec::with_capacity(64),
+            prev: Vec::with_capacity(64),
+            have_prev: false,
+            at_block_start: true,
             value: (0, 0),
             buf: Vec::new(),
             dec: Decompressor::default(),
@@ -216,7 +249,7 @@ impl<'r> SstScan<'r> {
             let lim = &block[..self.end];
             let mut p = self.pos;
             // Fast path: all three lengths < 128 (one byte each), as RocksDB's DecodeEntry.
-            if let Some(&[s, n, v]) = lim.get(p..p + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap()) {
+            if let Some(&[s, n, v]) = lim.get(p..p + 3) {
                 if (s | n | v) < 0x80 {
                     (s as usize, n as usize, v as usize, p + 3)
                 } else {
@@ -226,23 +259,62 @@ impl<'r> SstScan<'r> {
                 self.slow_lengths(&mut p)?
             }
         };
-        if shared > self.key.len() {
+        let avail = if self.at_block_start {
+            0
+        } else {
+            self.key.len()
+        };
+        if shared > avail {
             return Err(self.entry_error(format!(
-                "shares {shared} bytes with a {}-byte previous key",
-                self.key.len()
+                "shares {shared} bytes with a {avail}-byte previous key"
             )));
         }
         let kend = p + non_shared;
         let vend = kend.checked_add(vlen);
         match vend {
             Some(ve) if ve <= self.end => {
-                self.key.truncate(shared);
-                match self.loc {
-                    BlockLoc::File { start, .. } => self
-                        .key
-                        .extend_from_slice(&self.file[start + p..start + kend]),
-                    BlockLoc::Buffer => self.key.extend_from_slice(&self.buf[p..kend]),
+                let file = self.file;
+                let delta: &[u8] = match self.loc {
+                    BlockLoc::File { start, .. } => &file[start + p..start + kend],
+                    BlockLoc::Buffer => &self.buf[p..kend],
+                };
+                // SST-14 without copying the previous key: both keys agree on [..shared], so
+                // the first differing byte decides when it lies inside both user keys.
+                let verdict = if self.have_prev {
+                    let old = &self.key[shared..];
+                    let limit = self.key.len().min(shared + non_shared).saturating_sub(8);
+                    match old.iter().zip(delta).position(|(a, b)| a != b) {
+                        Some(i) if shared + i < limit => Some(delta[i] > old[i]),
+                        _ => None,
+                    }
+                } else {
+                    Some(true)
+                };
+                match verdict {
+                    Some(true) => {
+                        self.key.truncate(shared);
+                        self.key.extend_from_slice(delta);
+                    }
+                    _ => {
+                        self.prev.clear();
+                        self.prev.extend_from_slice(&self.key[..shared]);
+                        self.prev.extend_from_slice(delta);
+                        std::mem::swap(&mut self.key, &mut self.prev);
+                        if verdict == Some(false) || !in_order(&self.prev, &self.key) {
+                            return Err(FormatError::invalid(
+                                "SST-14",
+                                format!("entry {} of data block at {}", self.count, self.handle),
+                                format!(
+                                    "internal key {} does not sort after the previous key {}",
+                                    hex::encode(&self.key),
+                                    hex::encode(&self.prev)
+                                ),
+                            ));
+                        }
+                    }
                 }
+                self.have_prev = true;
+                self.at_block_start = false;
                 self.value = (kend, ve);
                 self.pos = ve;
                 Ok(())
@@ -287,7 +359,7 @@ impl<'r> SstScan<'r> {
         let what = || format!("data block at {h}");
         self.end = entries_end(self.block(), &what)?;
         self.pos = 0;
-        self.key.clear();
+        self.at_block_start = true;
         Ok(true)
     }
 
@@ -295,7 +367,7 @@ impl<'r> SstScan<'r> {
         if self.count != self.expect_entries {
             return Err(FormatError::mismatch(
                 "SST-11",
-                "SST entry count (rocksdb.num.entries vs entries read)",
+                "SST entry count (rocksdb.num.entries - rocksdb.num.range-deletions vs entries read)",
                 self.expect_entries.to_string(),
                 self.count.to_string(),
             ));
