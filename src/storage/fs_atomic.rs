@@ -30,10 +30,18 @@ pub(super) async fn fs_write(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.to_path_buf());
-    let file_name = target
+    let mut file_name = target
         .file_name()
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_default();
+    // Keep the temporary name within NAME_MAX (255) even for very long object names.
+    if file_name.len() > 100 {
+        let mut cut = 100;
+        while !file_name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        file_name.truncate(cut);
+    }
     let tmp = dir.join(format!(
         ".{file_name}{FS_TMP_MARKER}{}",
         uuid::Uuid::new_v4().simple()
@@ -97,5 +105,19 @@ mod tests {
         assert!(is_fs_tmp(".backupmeta.brkit-tmp.ff"));
         assert!(!is_fs_tmp("a/obj.brkit-tmp.0123")); // not hidden: a real object
         assert!(!is_fs_tmp("a/.hidden"));
+    }
+}
+
+#[cfg(test)]
+mod long_names {
+    #[tokio::test]
+    async fn store_3_object_names_near_name_max_can_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "é".repeat(127); // 254 bytes: a legal file name, too long with a suffix
+        super::fs_write(dir.path(), &name, bytes::Bytes::from_static(b"x"), false)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), b"x");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }
