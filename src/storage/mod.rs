@@ -25,6 +25,7 @@
 pub mod blocking;
 mod error;
 pub mod fault;
+mod fs_atomic;
 pub mod local_map;
 mod noop;
 pub mod opendal_backend;

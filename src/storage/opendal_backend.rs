@@ -5,7 +5,7 @@
 //! Knows nothing of archive layouts.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -13,14 +13,11 @@ use bytes::Bytes;
 use opendal::Operator;
 
 use super::error::{StorageError, StorageErrorKind};
+use super::fs_atomic::{fs_write, is_fs_tmp};
 use super::noop::NoopStorage;
 use super::retry::{RetryPolicy, RetryStorage};
 use super::url::StorageUrl;
 use super::{check_name, check_prefix, Capabilities, ObjectMeta, Result, Storage};
-
-/// Marker in the names of the fs backend's temporary files (STORE-3); such files are never
-/// listed as objects.
-const FS_TMP_MARKER: &str = ".brkit-tmp.";
 
 /// Content type sent on object stores that want one (GCS emulators refuse writes without).
 const CONTENT_TYPE: &str = "application/octet-stream";
@@ -481,78 +478,6 @@ impl Storage for OpendalStorage {
     }
 }
 
-fn is_fs_tmp(name: &str) -> bool {
-    let last = name.rsplit('/').next().unwrap_or(name);
-    last.starts_with('.') && last.contains(FS_TMP_MARKER)
-}
-
-/// STORE-3 on a local filesystem: the bytes go to a temporary file in the target's directory,
-/// are fsync'ed, then the file is renamed over the target (`write`) or hard-linked to it
-/// (`write_if_absent`: `link` fails if the target exists, so readers never see a partial
-/// object and two creators cannot both win). The directory is fsync'ed afterwards.
-async fn fs_write(root: &Path, name: &str, data: Bytes, if_absent: bool) -> std::io::Result<()> {
-    let target = root.join(name);
-    let dir = target
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| root.to_path_buf());
-    let file_name = target
-        .file_name()
-        .map(|f| f.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}{FS_TMP_MARKER}{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        use std::io::Write;
-        // A parent that is itself a file must not read as `AlreadyExists` of the object.
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            std::io::Error::other(format!("cannot create directory {}: {e}", dir.display()))
-        })?;
-        if if_absent && target.exists() {
-            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
-        }
-        let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            f.write_all(&data)?;
-            f.sync_all()?;
-            drop(f);
-            if if_absent {
-                match std::fs::hard_link(&tmp, &target) {
-                    // Filesystems without hard links (FAT, some network mounts): fall back to
-                    // an exclusive create of the target, still one winner but readers may see
-                    // a partly written object while it is written (STORE-6).
-                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                        let mut f = std::fs::OpenOptions::new()
-                            .write(true)
-                            .create_new(true)
-                            .open(&target)?;
-                        f.write_all(&data)?;
-                        f.sync_all()
-                    }
-                    r => r,
-                }
-            } else {
-                std::fs::rename(&tmp, &target)
-            }
-        })();
-        let _ = std::fs::remove_file(&tmp);
-        result?;
-        // Make the new directory entry durable; failure here is not worth failing the write
-        // on filesystems that cannot fsync a directory.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|e| std::io::Error::other(format!("write task failed: {e}")))?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,14 +493,6 @@ mod tests {
         let mut e = StorageError::other("uri: http://h/c/x?key=a%2Bb%2Fc%3D&x=1");
         scrub(&mut e, &["a+b/c=".to_string()]);
         assert_eq!(e.detail, "uri: http://h/c/x?key=redacted&x=1");
-    }
-
-    #[test]
-    fn store_3_temporary_files_are_hidden_from_listing() {
-        assert!(is_fs_tmp("a/.obj.brkit-tmp.0123abcd"));
-        assert!(is_fs_tmp(".backupmeta.brkit-tmp.ff"));
-        assert!(!is_fs_tmp("a/obj.brkit-tmp.0123")); // not hidden: a real object
-        assert!(!is_fs_tmp("a/.hidden"));
     }
 
     #[tokio::test]
