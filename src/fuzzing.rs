@@ -176,7 +176,10 @@ pub fn row_v2(data: &[u8]) {
     }
     let _ = v1::decode(data);
     let _ = crate::codec::datum::decode_key(data);
-    let _ = crate::codec::mysql::json::Json::decode(data.first().copied().unwrap_or(1), data.get(1..).unwrap_or_default());
+    let _ = crate::codec::mysql::json::Json::decode(
+        data.first().copied().unwrap_or(1),
+        data.get(1..).unwrap_or_default(),
+    );
     thread_local! {
         static DECODER: RowDecoder = RowDecoder::new(&fuzz_table()).expect("the fixed schema is valid");
     }
@@ -209,7 +212,8 @@ fn fuzz_table() -> crate::codec::model::TableInfo {
         col(15, 4, 0, 12, -1, serde_json::Value::Null),
     ];
     let t = serde_json::json!({"id": 200, "name": {"O": "f", "L": "f"}, "cols": cols, "pk_is_handle": true, "index_info": []});
-    crate::codec::model::TableInfo::from_json(&serde_json::to_vec(&t).expect("json")).expect("fixed schema parses")
+    crate::codec::model::TableInfo::from_json(&serde_json::to_vec(&t).expect("json"))
+        .expect("fixed schema parses")
 }
 
 /// The SST reader: open, then scan every entry (with checksum verification on and off).

@@ -20,6 +20,9 @@ use anyhow::{anyhow, Context};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+/// A range's (write, default) files.
+type RangeFiles<'a> = (Option<&'a DataFile>, Option<&'a DataFile>);
+
 /// One data file: what backupmeta says and what the data gives.
 #[derive(Debug, Clone)]
 pub struct FileCheck {
@@ -85,8 +88,7 @@ pub async fn check_table(
         sample_csv: vec![decoder.column_names().collect::<Vec<_>>().join(",")],
     };
     // Files of one range share their key bounds (DATA-1).
-    let mut ranges: BTreeMap<(&[u8], &[u8]), (Option<&DataFile>, Option<&DataFile>)> =
-        BTreeMap::new();
+    let mut ranges: BTreeMap<(&[u8], &[u8]), RangeFiles<'_>> = BTreeMap::new();
     for &i in &entry.files {
         let f = &archive.files[i];
         let slot = ranges

@@ -132,7 +132,10 @@ impl Rng {
 }
 
 /// The rows of one table as (handle, [(col id, datum)]).
-fn rows(name: &str, n: u64, rng: &mut Rng) -> anyhow::Result<Vec<(i64, Vec<(i64, Datum)>)>> {
+/// One row: its handle and its (column id, value) pairs.
+type SampleRow = (i64, Vec<(i64, Datum)>);
+
+fn rows(name: &str, n: u64, rng: &mut Rng) -> anyhow::Result<Vec<SampleRow>> {
     let mut out = Vec::with_capacity(n as usize);
     for i in 1..=n as i64 {
         let r = rng.next();

@@ -161,10 +161,41 @@ pub fn check_example(ex: &Example) -> Option<R<()>> {
             bytes,
             fields,
         } => check_protobuf(message, bytes, fields),
-        Example::BackupmetaReject { .. }
-        | Example::FileTable { .. }
-        | Example::SstKey { .. }
-        | Example::ChecksumRewrite { .. } => return None,
+        Example::BackupmetaReject { bytes, rule } => {
+            match brkit::format::backupmeta::decode_backupmeta(bytes, &Cipher::plaintext()) {
+                Ok(_) => Err(format!("decoded, expected a {rule} error")),
+                Err(e) => ensure(e.rule == Some(rule.as_str()), || {
+                    format!("error cites {:?}: {e}", e.rule)
+                }),
+            }
+        }
+        Example::FileTable { key, table } => {
+            let got = brkit::codec::table::decode_table_id(key);
+            ensure(got == *table, || format!("decode_table_id gives {got:?}"))
+        }
+        Example::SstKey { raw, ts, key } => {
+            let got = brkit::codec::mvcc::encode_data_key(raw, *ts);
+            ensure(got == *key, || {
+                format!("encode_data_key gives {}", hex::encode(&got))
+            })
+        }
+        Example::ChecksumRewrite {
+            old,
+            new,
+            key,
+            value,
+            crc,
+            bytes,
+        } => {
+            let mut c = Checksum::default();
+            if !c.update_rewritten(key, value, old, new) {
+                Err("key lacks the new prefix".to_string())
+            } else {
+                ensure(c.crc64xor == *crc && c.total_bytes == *bytes, || {
+                    format!("crc64 {:#x} bytes {}", c.crc64xor, c.total_bytes)
+                })
+            }
+        }
     })
 }
 
