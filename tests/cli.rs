@@ -194,3 +194,23 @@ fn bad_input_exits_2_with_a_named_cause() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn inspect_reports_unknown_backupmeta_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = write_archive(dir.path(), Cipher::plaintext());
+    let root = dir.path().join("a/backupmeta");
+    let mut bytes = std::fs::read(&root).unwrap();
+    bytes.extend_from_slice(&[0xD8, 0x01, 0x01]); // field 27 = 1: unknown to this brkit
+    std::fs::write(&root, bytes).unwrap();
+    let out = brtool(&["inspect", "-s", &url]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("does not know: [27]"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&brtool(&["inspect", "-s", &url, "--json"]).stdout).unwrap();
+    assert_eq!(v["unknown_fields"], serde_json::json!([27]));
+}

@@ -36,8 +36,13 @@ fn layers_only_depend_downward() {
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
             for up in *forbidden {
-                if text.contains(&format!("crate::{up}::")) || text.contains(&format!("crate::{up}::{{")) {
-                    bad.push(format!("{} uses crate::{up}", f.strip_prefix(&src).unwrap().display()));
+                if text.contains(&format!("crate::{up}::"))
+                    || text.contains(&format!("crate::{up}::{{"))
+                {
+                    bad.push(format!(
+                        "{} uses crate::{up}",
+                        f.strip_prefix(&src).unwrap().display()
+                    ));
                 }
             }
         }
@@ -54,9 +59,19 @@ fn pure_layers_do_no_io() {
             let text = std::fs::read_to_string(&f).unwrap();
             // Tests inside a pure module may read the spec text; the code above them may not.
             let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-            for needle in ["std::fs::", "tokio::", "async fn", "std::net::", "SystemTime::now", "Utc::now"] {
+            for needle in [
+                "std::fs::",
+                "tokio::",
+                "async fn",
+                "std::net::",
+                "SystemTime::now",
+                "Utc::now",
+            ] {
                 if code.contains(needle) {
-                    bad.push(format!("{} contains {needle}", f.strip_prefix(&src).unwrap().display()));
+                    bad.push(format!(
+                        "{} contains {needle}",
+                        f.strip_prefix(&src).unwrap().display()
+                    ));
                 }
             }
         }

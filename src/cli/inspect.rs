@@ -118,6 +118,7 @@ pub fn snapshot_json(a: &SnapshotArchive, url: &str) -> anyhow::Result<Value> {
         "api_version": m.api_version,
         "is_raw_kv": m.is_raw_kv,
         "new_collations_enabled": m.new_collations_enabled,
+        "unknown_fields": m.unknown_fields,
         "metafiles": a.metafiles.iter().map(|p| json!({"name": p.name, "size": p.size, "sha256": hex::encode(&p.sha256)})).collect::<Vec<_>>(),
         "tables": tables_json,
         "files": a.files.iter().map(file_json).collect::<Vec<_>>(),
@@ -161,6 +162,12 @@ fn render_snapshot(out: &mut impl Write, d: &Value) -> std::io::Result<()> {
             f["total_kvs"].to_string(),
             f["table_id"].to_string()
         )?;
+    }
+    if d["unknown_fields"]
+        .as_array()
+        .is_some_and(|u| !u.is_empty())
+    {
+        writeln!(out, "\nwarning: backupmeta has field numbers this brkit does not know: {}; newer BR refuses to restore it (META-3)", d["unknown_fields"])?;
     }
     let orphans = d["files_without_table"].as_array().map_or(0, Vec::len);
     if orphans > 0 {

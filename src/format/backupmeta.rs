@@ -95,6 +95,31 @@ pub struct BackupMeta {
     /// Fields brkit does not interpret but must carry over when rewriting a root
     /// (policies, raw ranges, PITR maps, mode, ranges).
     pub passthrough: pb::BackupMeta,
+    /// META-3: top-level field numbers this code does not know (newer BR refuses to restore
+    /// such a root; brkit reports them and never writes them back).
+    pub unknown_fields: Vec<u32>,
+}
+
+/// Field numbers of `BackupMeta` known to this code (proto/brpb.proto; 3 is reserved).
+const KNOWN_BACKUPMETA_FIELDS: std::ops::RangeInclusive<u32> = 1..=26;
+
+/// Lists the top-level field numbers of a protobuf message that are not `known`, in order of
+/// first appearance (META-3). Walks the wire format only; the message already decoded, so a
+/// malformed tail cannot occur here, but is reported as an error rather than assumed.
+pub fn unknown_field_numbers(bytes: &[u8], known: impl Fn(u32) -> bool) -> Result<Vec<u32>> {
+    use prost::encoding::{decode_key, skip_field, DecodeContext};
+    let mut buf = bytes;
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let (tag, wire_type) =
+            decode_key(&mut buf).map_err(|e| FormatError::protobuf("META-3", "BackupMeta", e))?;
+        if !known(tag) && !out.contains(&tag) {
+            out.push(tag);
+        }
+        skip_field(wire_type, tag, &mut buf, DecodeContext::default())
+            .map_err(|e| FormatError::protobuf("META-3", "BackupMeta", e))?;
+    }
+    Ok(out)
 }
 
 /// The content of one leaf metafile.
@@ -261,6 +286,9 @@ pub fn decode_backupmeta(bytes: &[u8], cipher: &Cipher) -> Result<BackupMeta> {
         }
         err
     })?;
+    let unknown_fields =
+        unknown_field_numbers(&plain, |n| KNOWN_BACKUPMETA_FIELDS.contains(&n) && n != 3)
+            .map_err(|e| e.in_file(BACKUPMETA))?;
     let version = match m.version {
         0 => MetaVersion::V1,
         1 => MetaVersion::V2,
@@ -315,6 +343,7 @@ pub fn decode_backupmeta(bytes: &[u8], cipher: &Cipher) -> Result<BackupMeta> {
         schema_index,
         ddl_index,
         passthrough: m,
+        unknown_fields,
     })
 }
 

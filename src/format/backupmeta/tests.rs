@@ -314,3 +314,23 @@ proptest! {
         prop_assert_eq!(schemas.len() as u64, nschemas);
     }
 }
+
+#[test]
+fn meta_3_unknown_fields_are_reported_not_kept() {
+    let mut bytes = pb::BackupMeta {
+        end_version: 5,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    // field 27, varint 1; field 3 (reserved), length-delimited "x"; field 1000, fixed64.
+    bytes.extend_from_slice(&[0xD8, 0x01, 0x01, 0x1A, 0x01, b'x']);
+    bytes.extend_from_slice(&[0xC1, 0x3E, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let m = decode_backupmeta(&bytes, &Cipher::plaintext()).unwrap();
+    assert_eq!(m.unknown_fields, vec![27, 3, 1000]);
+    assert_eq!(m.end_version, 5);
+    let w = write(MetaVersion::V2, &Cipher::plaintext(), 1_000, 3, 1);
+    assert!(decode_backupmeta(&w.root.bytes, &Cipher::plaintext())
+        .unwrap()
+        .unknown_fields
+        .is_empty());
+}
