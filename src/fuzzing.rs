@@ -46,7 +46,7 @@ pub fn backupmeta(data: &[u8]) {
 /// A leaf metafile whose pointer matches it (so decoding gets past the SHA-256 check).
 pub fn metafile(data: &[u8]) {
     let p = MetaPointer {
-        name: "backupmeta.datafile.000000001".into(),
+        name: snapshot::build_metafile_name(snapshot::MetaFileKind::DataFile, 1),
         sha256: Sha256::digest(data).to_vec(),
         size: data.len() as u64,
         cipher_iv: Vec::new(),

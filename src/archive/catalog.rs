@@ -2,9 +2,9 @@
 //! (META-SCHEMA-1), checksums, and which data files belong to which table (DATA-3).
 
 use super::snapshot::SnapshotArchive;
+use crate::codec::model::{DBInfo, TableInfo};
 use crate::format::checksum::Checksum;
 use crate::format::FormatError;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// BR's prefix for system databases stored under a temporary name (META-SCHEMA-1).
@@ -23,20 +23,12 @@ pub struct TableEntry {
     pub checksum: Checksum,
     /// Indexes into [`SnapshotArchive::files`].
     pub files: Vec<usize>,
+    /// The decoded TableInfo (`None` for an empty database).
+    pub info: Option<TableInfo>,
 }
 
-fn name_of(v: &Value, field: &str) -> Option<String> {
-    v.get(field)?.get("O")?.as_str().map(str::to_string)
-}
-
-fn parse_json(bytes: &[u8], what: &str) -> Result<Value, FormatError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        FormatError::invalid(
-            "META-SCHEMA-1",
-            what.to_string(),
-            format!("not valid JSON: {e}"),
-        )
-    })
+fn invalid_json(what: String, e: impl std::fmt::Display) -> FormatError {
+    FormatError::invalid("META-SCHEMA-1", what, format!("not valid JSON: {e}"))
 }
 
 /// Builds the catalog; files are attached by the table id of their raw start key (DATA-3).
@@ -45,45 +37,39 @@ pub fn catalog(archive: &SnapshotArchive) -> Result<(Vec<TableEntry>, Vec<usize>
     let mut tables = Vec::new();
     let mut by_physical: BTreeMap<i64, usize> = BTreeMap::new();
     for (i, s) in archive.schemas.iter().enumerate() {
-        let db = parse_json(&s.db_json, &format!("schema #{i} field db"))?;
-        let db_name = name_of(&db, "db_name").unwrap_or_default();
-        let db_id = db.get("id").and_then(Value::as_i64).unwrap_or_default();
-        let (table, table_id, physical_ids) = match &s.table_json {
-            None => (None, 0, Vec::new()),
+        let db: DBInfo = serde_json::from_slice(&s.db_json)
+            .map_err(|e| invalid_json(format!("schema #{i} field db"), e))?;
+        let info = match &s.table_json {
+            None => None,
             Some(t) => {
-                let t = parse_json(t, &format!("schema #{i} field table"))?;
-                let id = t.get("id").and_then(Value::as_i64).ok_or_else(|| {
-                    FormatError::invalid(
+                let t = TableInfo::from_json(t)
+                    .map_err(|e| invalid_json(format!("schema #{i} field table"), e))?;
+                if t.id == 0 {
+                    return Err(FormatError::invalid(
                         "META-SCHEMA-1",
                         format!("schema #{i} field table"),
                         "TableInfo has no integer id",
-                    )
-                })?;
-                let parts: Vec<i64> = t
-                    .get("partition")
-                    .and_then(|p| p.get("definitions"))
-                    .and_then(Value::as_array)
-                    .map(|defs| {
-                        defs.iter()
-                            .filter_map(|d| d.get("id").and_then(Value::as_i64))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let physical = if parts.is_empty() { vec![id] } else { parts };
-                (name_of(&t, "name"), id, physical)
+                    ));
+                }
+                Some(t)
             }
         };
+        let physical_ids = info
+            .as_ref()
+            .map(TableInfo::physical_ids)
+            .unwrap_or_default();
         for id in &physical_ids {
             by_physical.insert(*id, tables.len());
         }
         tables.push(TableEntry {
-            db: db_name,
-            db_id,
-            table,
-            table_id,
+            db: db.db_name.o,
+            db_id: db.id,
+            table: info.as_ref().map(|t| t.name.o.clone()),
+            table_id: info.as_ref().map_or(0, |t| t.id),
             physical_ids,
             checksum: s.checksum,
             files: Vec::new(),
+            info,
         });
     }
     let mut orphans = Vec::new();

@@ -101,7 +101,7 @@ impl LogArchive {
 }
 
 fn ts(ts: u64) -> Value {
-    json!({ "tso": ts, "time": crate::codec::tso::ts_to_datetime_utc(ts).format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string() })
+    json!({ "tso": ts, "time": crate::codec::tso::display_utc(ts) })
 }
 
 /// The `inspect --json` document of a log archive.

@@ -12,7 +12,8 @@ pub use error::{ArchiveError, Result};
 
 use crate::format::backupmeta::{decode_backupmeta, BackupMeta};
 use crate::format::crypto::Cipher;
-use crate::format::layout::{detect, ArchiveKind, LOG_META_PREFIX};
+use crate::format::layout::{detect, ArchiveKind};
+use crate::format::naming::log::META_DIR;
 use crate::format::naming::snapshot::BACKUPMETA;
 use crate::storage::{Storage, StorageErrorKind};
 
@@ -31,7 +32,7 @@ pub async fn detect_kind(
     cipher: &Cipher,
 ) -> Result<(ArchiveKind, Option<BackupMeta>)> {
     let root = read_root(storage, cipher).await?;
-    let has_log_metas = !storage.list(LOG_META_PREFIX).await?.is_empty();
+    let has_log_metas = !storage.list(META_DIR).await?.is_empty();
     let kind = detect(has_log_metas, root.as_ref())
         .map_err(|e| ArchiveError::Format(e.in_file(storage.display_url())))?;
     Ok((kind, root))

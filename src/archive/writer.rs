@@ -95,18 +95,6 @@ impl<'a> SnapshotWriter<'a> {
         })
     }
 
-    /// Like [`SnapshotWriter::create`] with a small metafile split size (tests of META-V2-4).
-    pub async fn create_with_split(
-        storage: &'a dyn Storage,
-        version: MetaVersion,
-        cipher: Cipher,
-        split_bytes: usize,
-    ) -> Result<SnapshotWriter<'a>> {
-        let mut w = Self::create(storage, version, cipher.clone()).await?;
-        w.meta = MetaWriter::with_split(version, cipher, split_bytes);
-        Ok(w)
-    }
-
     async fn write_all(&self, objects: Vec<EncodedObject>) -> Result<()> {
         for o in objects {
             self.storage.write(&o.name, Bytes::from(o.bytes)).await?;

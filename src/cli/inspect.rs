@@ -56,7 +56,7 @@ pub fn run(a: InspectArgs) -> Outcome {
 }
 
 fn ts_json(ts: u64) -> Value {
-    json!({ "tso": ts, "time": tso::ts_to_datetime_utc(ts).format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string() })
+    json!({ "tso": ts, "time": tso::display_utc(ts) })
 }
 
 fn file_json(f: &DataFile) -> Value {

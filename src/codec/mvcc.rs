@@ -72,10 +72,15 @@ pub fn encode_mvcc_key(raw: &[u8], ts: u64) -> Vec<u8> {
 /// `z || encode_bytes(raw) || !ts` (MVCC-7): the key as stored in a backup SST.
 pub fn encode_data_key(raw: &[u8], ts: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + encoded_len(raw.len()) + TS_LEN);
-    out.push(DATA_PREFIX);
-    encode_bytes_to(&mut out, raw);
-    out.extend_from_slice(&encode_u64_desc(ts));
+    encode_data_key_to(&mut out, raw, ts);
     out
+}
+
+/// Appends [`encode_data_key`]'s bytes to `out` (scans reuse one buffer).
+pub fn encode_data_key_to(out: &mut Vec<u8>, raw: &[u8], ts: u64) {
+    out.push(DATA_PREFIX);
+    encode_bytes_to(out, raw);
+    out.extend_from_slice(&encode_u64_desc(ts));
 }
 
 /// Decodes a key with ts (no `z`) into the raw user key and the timestamp. The part before

@@ -44,6 +44,13 @@ pub fn ts_to_datetime_utc(ts: u64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(physical(ts) as i64).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// The physical part as text for people: `YYYY-MM-DD HH:MM:SS.mmm UTC` (TSO-3).
+pub fn display_utc(ts: u64) -> String {
+    ts_to_datetime_utc(ts)
+        .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+        .to_string()
+}
+
 /// `compose(unix_ms, 0)` of a point in time, like PD's `GoTimeToTS` (TSO-3). Times before
 /// the epoch or past the largest physical time are errors.
 pub fn datetime_to_ts<Tz: TimeZone>(t: &DateTime<Tz>) -> Result<u64> {

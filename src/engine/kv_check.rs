@@ -17,6 +17,7 @@ use crate::format::naming::snapshot::Cf;
 use crate::format::FormatError;
 use crate::storage::Storage;
 use anyhow::{anyhow, Context};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -57,13 +58,18 @@ impl TableCheck {
     }
 }
 
-fn plain_bytes(f: &DataFile, stored: &[u8], cipher: &Cipher) -> anyhow::Result<(Vec<u8>, bool)> {
-    let sha_ok = Sha256::digest(stored).as_slice() == f.sha256.as_slice();
+/// The SST's plaintext (the stored bytes themselves when not encrypted) and whether the stored
+/// bytes match the recorded SHA-256 (CSUM-7).
+fn plain_bytes(f: &DataFile, stored: Bytes, cipher: &Cipher) -> anyhow::Result<(Bytes, bool)> {
+    let sha_ok = Sha256::digest(&stored).as_slice() == f.sha256.as_slice();
+    if !cipher.is_encrypted() {
+        return Ok((stored, sha_ok));
+    }
     let mut plain = stored.to_vec();
     cipher
         .apply(&f.cipher_iv, &mut plain)
         .map_err(|e| anyhow!(e.in_file(f.name.clone())))?;
-    Ok((plain, sha_ok))
+    Ok((Bytes::from(plain), sha_ok))
 }
 
 /// Checks one table, keeping up to `sample_rows` decoded rows.
@@ -108,17 +114,14 @@ pub async fn check_table(
                 "has a default file but no write file"
             ))
         })?;
-        let wstored = storage.read(&write.name).await?;
-        let (wplain, wsha) = plain_bytes(write, &wstored, cipher)?;
+        let (wplain, wsha) = plain_bytes(write, storage.read(&write.name).await?, cipher)?;
         let dplain = match default {
-            Some(d) => Some((d, plain_bytes(d, &storage.read(&d.name).await?, cipher)?)),
+            Some(d) => Some((d, plain_bytes(d, storage.read(&d.name).await?, cipher)?)),
             None => None,
         };
         let sums = walk_pair(
             (&write.name, &wplain),
-            dplain
-                .as_ref()
-                .map(|(d, (b, _))| (d.name.as_str(), b.as_slice())),
+            dplain.as_ref().map(|(d, (b, _))| (d.name.as_str(), &b[..])),
             |kv| {
                 if let KeyKind::Record { handle, .. } = classify(kv.raw_key) {
                     check.rows += 1;
@@ -173,13 +176,9 @@ pub async fn check_archive(
 ) -> anyhow::Result<Vec<TableCheck>> {
     let (tables, _) = catalog(archive)?;
     let mut out = Vec::new();
-    for (entry, schema) in tables.iter().zip(&archive.schemas) {
-        let Some(json) = &schema.table_json else {
-            continue;
-        };
-        let info =
-            TableInfo::from_json(json).map_err(|e| anyhow!("table {:?}: {e}", entry.table))?;
-        out.push(check_table(storage, archive, entry, &info, cipher, sample_rows).await?);
+    for entry in &tables {
+        let Some(info) = &entry.info else { continue };
+        out.push(check_table(storage, archive, entry, info, cipher, sample_rows).await?);
     }
     Ok(out)
 }

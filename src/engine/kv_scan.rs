@@ -4,8 +4,7 @@
 //! to the file CSUM-2 says (default file when the value lives there, else the write file).
 //! This is what `verify --level kv` and the demo recompute against backupmeta.
 
-use crate::codec::bytes::encoded_len;
-use crate::codec::mvcc::{decode_data_key, encode_data_key};
+use crate::codec::mvcc::{decode_data_key, encode_data_key_to};
 use crate::codec::write::{WriteRef, WriteType};
 use crate::format::checksum::Checksum;
 use crate::format::sst::SstReader;
@@ -76,8 +75,7 @@ pub fn walk_pair(
                     .in_file(wname));
                 };
                 target.clear();
-                target.extend_from_slice(&encode_data_key(&raw, w.start_ts));
-                debug_assert_eq!(target.len(), 1 + encoded_len(raw.len()) + 8);
+                encode_data_key_to(&mut target, &raw, w.start_ts);
                 // Both files are sorted by (key asc, ts desc): advance to the target.
                 while !dvalid || dkey < target {
                     match scan.next_entry().map_err(|e| e.in_file(*dname))? {

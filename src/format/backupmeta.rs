@@ -532,13 +532,14 @@ impl MetaWriter {
         let plain = std::mem::take(&mut self.buf).encode_to_vec();
         self.seq += 1;
         let name = build_metafile_name(kind, self.seq);
-        let (iv, mut bytes) = (self.iv(), plain.clone());
+        let (sha256, size) = (Sha256::digest(&plain).to_vec(), plain.len() as u64);
+        let (iv, mut bytes) = (self.iv(), plain);
         self.cipher.apply(&iv, &mut bytes)?;
         self.size_so_far += bytes.len() as u64;
         let pointer = pb::File {
             name: name.clone(),
-            sha256: Sha256::digest(&plain).to_vec(),
-            size: plain.len() as u64,
+            sha256,
+            size,
             cipher_iv: iv,
             ..Default::default()
         };

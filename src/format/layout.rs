@@ -4,9 +4,6 @@
 use super::backupmeta::BackupMeta;
 use super::error::{FormatError, Result};
 
-/// The object prefix under which log backup metadata lives (LAYOUT-2).
-pub const LOG_META_PREFIX: &str = "v1/backupmeta/";
-
 /// The two archive kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchiveKind {
