@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod cluster;
 pub mod codec;
 pub mod engine;
 pub mod format;

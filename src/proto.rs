@@ -1,6 +1,7 @@
-//! Generated protobuf types (prost) for the kvproto-compatible schema in `proto/`.
+//! Generated protobuf types (prost) and gRPC stubs (tonic) for the kvproto-compatible schema in
+//! `proto/`.
 //! These structs stay at the edge: `format` converts them into domain types.
-#![allow(clippy::all, missing_docs)]
+#![allow(clippy::all, missing_docs, nonstandard_style)]
 
 /// `package backup` (kvproto brpb.proto).
 pub mod backup {
@@ -21,4 +22,16 @@ pub mod kvrpcpb {
 /// `package import_sstpb`.
 pub mod import_sstpb {
     include!(concat!(env!("OUT_DIR"), "/import_sstpb.rs"));
+}
+/// `package errorpb`: region errors.
+pub mod errorpb {
+    include!(concat!(env!("OUT_DIR"), "/errorpb.rs"));
+}
+/// `package pdpb`: the placement driver's service.
+pub mod pdpb {
+    include!(concat!(env!("OUT_DIR"), "/pdpb.rs"));
+}
+/// `package brkitpb`: brkit's transaction, catalog and admin services.
+pub mod brkitpb {
+    include!(concat!(env!("OUT_DIR"), "/brkitpb.rs"));
 }

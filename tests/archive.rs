@@ -4,11 +4,11 @@
 //! the checks must catch.
 
 use brkit::archive::snapshot::SnapshotArchive;
+use brkit::archive::sst_writer::SstCompression;
 use brkit::archive::writer::SnapshotWriter;
 use brkit::archive::{detect_kind, ArchiveError};
 use brkit::engine::kv_check::check_archive;
 use brkit::engine::sample::{write_sample_archive, write_sample_log_archive, SampleSpec};
-use brkit::engine::sst_writer::SstCompression;
 use brkit::format::backupmeta::MetaVersion;
 use brkit::format::crypto::{Cipher, CipherMethod};
 use brkit::format::layout::ArchiveKind;

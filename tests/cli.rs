@@ -1,8 +1,8 @@
 //! `brtool` as a user runs it: inspect on archives written by the library, JSON output, exit
 //! codes and error messages for bad input.
 
+use brkit::archive::sst_writer::SstCompression;
 use brkit::engine::sample::{write_sample_archive, write_sample_log_archive, SampleSpec};
-use brkit::engine::sst_writer::SstCompression;
 use brkit::format::backupmeta::MetaVersion;
 use brkit::format::crypto::{Cipher, CipherMethod};
 use brkit::storage::opendal_backend::open_url;

@@ -60,9 +60,9 @@ fn every_target_replays_its_corpus_and_regressions() {
 #[test]
 #[ignore]
 fn seed_corpus() {
+    use brkit::archive::sst_writer::{write_sst, SstCompression};
     use brkit::codec::{bytes, mvcc, row, write};
     use brkit::engine::sample::{write_sample_archive, write_sample_log_archive, SampleSpec};
-    use brkit::engine::sst_writer::{write_sst, SstCompression};
     use brkit::format::backupmeta::MetaVersion;
     use brkit::format::crypto::{Cipher, CipherMethod};
     use brkit::storage::opendal_backend::open_url;

@@ -6,10 +6,17 @@ use std::path::{Path, PathBuf};
 
 /// (layer, layers it must not use)
 const RULES: &[(&str, &[&str])] = &[
-    ("codec", &["format", "storage", "archive", "engine", "cli"]),
-    ("format", &["storage", "archive", "engine", "cli"]),
-    ("storage", &["archive", "engine", "cli"]),
-    ("archive", &["engine", "cli"]),
+    (
+        "codec",
+        &["format", "storage", "archive", "cluster", "engine", "cli"],
+    ),
+    (
+        "format",
+        &["storage", "archive", "cluster", "engine", "cli"],
+    ),
+    ("storage", &["archive", "cluster", "engine", "cli"]),
+    ("archive", &["cluster", "engine", "cli"]),
+    ("cluster", &["engine", "cli"]),
     ("engine", &["cli"]),
 ];
 

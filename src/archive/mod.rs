@@ -6,6 +6,7 @@ pub mod catalog;
 mod error;
 pub mod log;
 pub mod snapshot;
+pub mod sst_writer;
 pub mod writer;
 
 pub use error::{ArchiveError, Result};

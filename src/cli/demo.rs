@@ -7,9 +7,9 @@
 use super::common::{open_storage, runtime, Outcome};
 use crate::archive::log::{self as log_archive, LogArchive};
 use crate::archive::snapshot::SnapshotArchive;
+use crate::archive::sst_writer::SstCompression;
 use crate::engine::kv_check::check_archive;
 use crate::engine::sample::{write_sample_archive, write_sample_log_archive, SampleSpec};
-use crate::engine::sst_writer::SstCompression;
 use crate::format::backupmeta::MetaVersion;
 use crate::format::crypto::{Cipher, CipherMethod};
 use anyhow::{anyhow, Context};

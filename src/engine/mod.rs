@@ -5,4 +5,3 @@
 pub mod kv_check;
 pub mod kv_scan;
 pub mod sample;
-pub mod sst_writer;

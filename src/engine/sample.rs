@@ -5,7 +5,7 @@
 //! by RocksDB, sealed (CRYPT-5), named (NAME-1/2) and recorded in backupmeta with CSUM-2
 //! checksums; schemas carry the table checksums (CSUM-3). Deterministic for a seed.
 
-use super::sst_writer::{write_sst, SstCompression};
+use crate::archive::sst_writer::{write_sst, SstCompression};
 use crate::archive::writer::{seal_data_file, SnapshotWriter};
 use crate::codec::datum::{encode_key, Datum};
 use crate::codec::mvcc::encode_data_key;

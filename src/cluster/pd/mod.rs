@@ -1,0 +1,1 @@
+//! The placement driver (filled in by the placement work).

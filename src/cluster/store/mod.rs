@@ -1,0 +1,1 @@
+//! Stores: one RocksDB per store (filled in by the store work).
