@@ -9,7 +9,7 @@ use crate::format::backupmeta::{
 };
 use crate::format::crypto::{random_iv, Cipher};
 use crate::format::lock::LOCK_CONTENT;
-use crate::format::naming::snapshot::{BACKUPMETA, CHECKPOINT_DIR, LOCK};
+use crate::format::naming::snapshot::{BACKUPMETA, CHECKPOINT_DIR, CHECKPOINT_META, LOCK};
 use crate::storage::{Storage, StorageErrorKind};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -88,6 +88,45 @@ impl<'a> SnapshotWriter<'a> {
                 ))
             }
             Err(e) => return Err(e.into()),
+        }
+        Ok(SnapshotWriter {
+            storage,
+            meta: MetaWriter::new(version, cipher),
+        })
+    }
+
+    /// Reopens a target whose backup failed, to resume it from its checkpoint (LOCK-3's
+    /// exception): `backupmeta` must not exist (LOCK-5), `backup.lock` and
+    /// `checkpoints/backup/checkpoint.meta` must.
+    pub async fn resume(
+        storage: &'a dyn Storage,
+        version: MetaVersion,
+        cipher: Cipher,
+    ) -> Result<SnapshotWriter<'a>> {
+        let url = storage.display_url();
+        let locked = |detail: &str, rule| ArchiveError::Locked {
+            url: url.clone(),
+            detail: detail.to_string(),
+            rule,
+        };
+        for (name, must_exist, detail, rule) in [
+            (BACKUPMETA, false, "backupmeta exists: this backup already finished", "LOCK-5"),
+            (LOCK, true, "backup.lock is missing: nothing to resume here", "LOCK-3"),
+            (
+                CHECKPOINT_META,
+                true,
+                "checkpoints/backup/checkpoint.meta is missing: this backup cannot be resumed",
+                "LOCK-3",
+            ),
+        ] {
+            let exists = match storage.stat(name).await {
+                Ok(_) => true,
+                Err(e) if e.kind == StorageErrorKind::NotFound => false,
+                Err(e) => return Err(e.into()),
+            };
+            if exists != must_exist {
+                return Err(locked(detail, rule));
+            }
         }
         Ok(SnapshotWriter {
             storage,

@@ -99,3 +99,34 @@ pub fn finish(result: Outcome) -> ExitCode {
 pub fn open_storage(url: &str) -> anyhow::Result<std::sync::Arc<dyn crate::storage::Storage>> {
     crate::storage::opendal_backend::open_url(url).map_err(|e| anyhow!("-s/--storage: {e}"))
 }
+
+/// BR's `--pd`: `host:port`, or brkit's `local://DIR` (the server recorded in DIR, else the
+/// cluster opened in this process).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PdArgs {
+    /// PD address (`127.0.0.1:PORT`) or `local://DIR` for the embedded cluster.
+    #[arg(long, short = 'u', env = "BRKIT_PD", value_name = "ADDR")]
+    pub pd: String,
+}
+
+impl PdArgs {
+    pub async fn connect(&self) -> anyhow::Result<crate::cluster::ClusterClient> {
+        crate::cluster::ClusterClient::connect(&self.pd)
+            .await
+            .map_err(|e| anyhow!("--pd {}: {e}", self.pd))
+    }
+}
+
+/// Parses BR's `--backupts`: a TSO number or a datetime (`2026-11-21 10:00:00 +08:00`).
+pub fn parse_ts_flag(flag: &str, v: &str) -> anyhow::Result<u64> {
+    crate::codec::tso::parse_ts_string(v, false).map_err(|e| anyhow!("{flag} {v:?}: {e}"))
+}
+
+/// Prints progress notes to stderr.
+pub struct StderrProgress;
+
+impl crate::engine::backup::Progress for StderrProgress {
+    fn note(&self, msg: &str) {
+        eprintln!("[brtool] {msg}");
+    }
+}

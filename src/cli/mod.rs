@@ -2,6 +2,8 @@
 //! one file per subcommand renders the result. Exit codes: 0 success, 1 findings (verify),
 //! 2 could not run (bad arguments, unreadable storage, undecodable archive).
 
+mod backup;
+mod cluster;
 mod common;
 mod demo;
 mod inspect;
@@ -23,6 +25,15 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run the end-to-end demonstration on a temporary directory.
     Demo(demo::DemoArgs),
+    /// Run or control the embedded TiKV-compatible cluster.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Back up a cluster into an archive (BR's `br backup`).
+    #[command(subcommand)]
+    Backup(backup::Scope<backup::BackupArgs>),
+    /// Restore an archive into a cluster (BR's `br restore`).
+    #[command(subcommand)]
+    Restore(backup::Scope<backup::RestoreArgs>),
 }
 
 /// Runs brtool with the process arguments.
@@ -32,6 +43,9 @@ pub fn brtool_main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Cluster(c) => cluster::run(c),
+        Command::Backup(s) => backup::run_backup_cmd(s),
+        Command::Restore(s) => backup::run_restore_cmd(s),
     };
     common::finish(result)
 }

@@ -1,11 +1,18 @@
 //! The embedded TiKV-compatible cluster: a placement driver (`pd`: TSO, stores, regions, GC
 //! safepoints), stores on RocksDB (`store`: MVCC keys exactly as TiKV lays them out, backup and
-//! import endpoints), and the gRPC server and client that connect them to the BR side
-//! (`server`, `client`). Sits above `archive`/`storage`/`format`/`codec`; knows no engine or
-//! CLI.
+//! import endpoints), the schema catalog under TiDB's meta keys (`catalog`), and the gRPC
+//! server and client that connect them to the BR side (`server`, `client`). Sits above
+//! `archive`/`storage`/`format`/`codec`; knows no engine or CLI.
 
+pub mod catalog;
+pub mod client;
+pub mod error;
 pub mod pd;
 pub mod region;
+pub mod server;
+pub mod storage_backend;
 pub mod store;
 
+pub use client::ClusterClient;
+pub use error::{ClusterError, Result};
 pub use region::{Epoch, Region};

@@ -131,7 +131,8 @@ pub struct MetaFileContent {
     pub ddls: Vec<Vec<u8>>,
 }
 
-fn data_file_from_pb(f: pb::File, what: &str) -> Result<DataFile> {
+/// A data file from its protobuf form (DATA-2); `what` names it in errors.
+pub fn data_file_from_pb(f: pb::File, what: &str) -> Result<DataFile> {
     check_relative_name(&f.name).map_err(|e| e.in_file(what.to_string()))?;
     if !f.sha256.is_empty() && f.sha256.len() != 32 {
         return Err(FormatError::invalid(
@@ -172,7 +173,8 @@ fn data_file_from_pb(f: pb::File, what: &str) -> Result<DataFile> {
     })
 }
 
-fn data_file_to_pb(f: &DataFile) -> pb::File {
+/// The protobuf form of a data file (DATA-2).
+pub fn data_file_to_pb(f: &DataFile) -> pb::File {
     pb::File {
         name: f.name.clone(),
         sha256: f.sha256.clone(),

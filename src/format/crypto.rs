@@ -113,6 +113,11 @@ impl Cipher {
         self.method != CipherMethod::Plaintext
     }
 
+    /// The method.
+    pub fn method(&self) -> CipherMethod {
+        self.method
+    }
+
     /// The raw key bytes (for protobuf `CipherInfo`, never for logs).
     pub fn key(&self) -> &[u8] {
         &self.key

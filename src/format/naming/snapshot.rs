@@ -15,6 +15,22 @@ pub const BACKUPMETA_JSON: &str = "backupmeta.json";
 pub const BACKUPMETA_JSON_DIR: &str = "jsons/backupmeta.json";
 /// NAME-8: BR's checkpoint directory for resumable backups.
 pub const CHECKPOINT_DIR: &str = "checkpoints/backup/";
+/// NAME-8: the checkpoint metadata of a resumable backup (JSON).
+pub const CHECKPOINT_META: &str = "checkpoints/backup/checkpoint.meta";
+/// NAME-8: where a resumable backup records finished ranges.
+pub const CHECKPOINT_DATA_DIR: &str = "checkpoints/backup/data/";
+
+/// NAME-8: a checkpoint data object, named `<uuid-hex>.cpt` as newer BR names them.
+pub fn build_checkpoint_data_name(uuid_hex: &str) -> String {
+    format!("{CHECKPOINT_DATA_DIR}{uuid_hex}.cpt")
+}
+
+/// Whether `name` is a checkpoint data object (NAME-8).
+pub fn is_checkpoint_data_name(name: &str) -> bool {
+    name.strip_prefix(CHECKPOINT_DATA_DIR)
+        .and_then(|r| r.strip_suffix(".cpt"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
 
 /// Column family of a data file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -319,6 +335,21 @@ pub fn parse_metafile_name(name: &str) -> Result<(MetaFileKind, u64)> {
         name,
         "not a backupmeta.{datafile,schema,ddl,schema.stats}.N name",
     ))
+}
+
+#[cfg(test)]
+mod checkpoint_name_tests {
+    use super::*;
+
+    #[test]
+    fn name_8_checkpoint_data_names_round_trip() {
+        let n = build_checkpoint_data_name("0a1b");
+        assert_eq!(n, "checkpoints/backup/data/0a1b.cpt");
+        assert!(is_checkpoint_data_name(&n));
+        assert!(!is_checkpoint_data_name("checkpoints/backup/data/.cpt"));
+        assert!(!is_checkpoint_data_name("checkpoints/backup/checkpoint.meta"));
+        assert!(!is_checkpoint_data_name("checkpoints/backup/data/x/y.cpt"));
+    }
 }
 
 #[cfg(test)]
