@@ -4,6 +4,7 @@
 //! (`server`, `client`). Sits above `archive`/`storage`/`format`/`codec`; knows no engine or
 //! CLI.
 
+pub mod catalog;
 pub mod pd;
 pub mod region;
 pub mod store;
