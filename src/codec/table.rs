@@ -189,6 +189,18 @@ pub fn meta_hash_key(key: &[u8], field: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Type flag of a meta string-data key (KEY-5).
+pub const META_STRING_DATA: u64 = b's' as u64;
+
+/// `m` + EncodeBytes(key) + EncodeUint('s'): a string-data meta key such as `NextGlobalID` or
+/// `SchemaVersionKey` (KEY-5; TiDB's `structure` package `encodeStringDataKey`).
+pub fn meta_string_key(key: &[u8]) -> Vec<u8> {
+    let mut k = vec![META_PREFIX];
+    encode_bytes_to(&mut k, key);
+    k.extend_from_slice(&encode_u64(META_STRING_DATA));
+    k
+}
+
 /// Decodes a meta key (KEY-5). Hash data must end right after its field.
 pub fn decode_meta_key(raw_key: &[u8]) -> Result<MetaKey> {
     let Some((&META_PREFIX, mut cur)) = raw_key.split_first() else {

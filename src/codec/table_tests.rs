@@ -117,6 +117,24 @@ fn key_5_damaged_meta_keys_are_errors() {
     );
 }
 
+#[test]
+fn key_5_meta_string_key_is_bytes_then_s_flag() {
+    // m, EncodeBytes("NextGlobalID") (12 bytes: one full group + one of 4), EncodeUint('s')
+    let k = meta_string_key(b"NextGlobalID");
+    let mut want = vec![b'm'];
+    want.extend_from_slice(&hex(
+        "4E 65 78 74 47 6C 6F 62 FF 61 6C 49 44 00 00 00 00 FB",
+    ));
+    want.extend_from_slice(&hex("00 00 00 00 00 00 00 73"));
+    assert_eq!(k, want);
+    let m = decode_meta_key(&k).unwrap();
+    assert_eq!(
+        (m.key.as_slice(), m.type_flag, m.field, m.rest),
+        (&b"NextGlobalID"[..], META_STRING_DATA, None, vec![])
+    );
+    assert_eq!(classify(&k), KeyKind::Meta(decode_meta_key(&k).unwrap()));
+}
+
 // Bytes from pingcap/tidb pkg/distsql (encodeHandleKey, EncodeIndexKey) with
 // ranger.FullIntRange / FullNotNullRange / FullRange and kv.Key.PrefixNext.
 #[test]
