@@ -117,7 +117,7 @@ pub fn is_stored_index(table: &TableInfo, index: &IndexInfo) -> bool {
     !(table.is_common_handle && index.is_primary)
 }
 
-fn column<'t>(table: &'t TableInfo, offset: usize) -> Result<&'t ColumnInfo> {
+fn column(table: &TableInfo, offset: usize) -> Result<&ColumnInfo> {
     table.cols.get(offset).ok_or_else(|| {
         CodecError::invalid(
             "index column",

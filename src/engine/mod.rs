@@ -5,3 +5,4 @@
 pub mod kv_check;
 pub mod kv_scan;
 pub mod sample;
+pub mod workload;
