@@ -9,6 +9,7 @@ mod error;
 
 pub mod bytes;
 pub mod datum;
+pub mod index;
 pub mod model;
 pub mod mvcc;
 pub mod mysql;

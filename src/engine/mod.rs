@@ -11,5 +11,6 @@ pub mod kv_scan;
 pub mod ranges;
 pub mod restore;
 pub mod sample;
+pub mod workload;
 
 pub use error::{EngineError, Result};
