@@ -1,32 +1,17 @@
 //! The raw key ranges BR backs up for a table and TiDB's ADMIN CHECKSUM covers (RANGE-1..3,
 //! facts §4.2): per physical table (the table, or each partition) the record range (int or
 //! common handle form) plus one range per public index; a global index once, under the
-//! logical table id. A clustered primary key is not stored as an index, so it has no range.
+//! logical table id.
 
-use crate::codec::model::{HandleKind, TableInfo};
-use crate::codec::table::{index_range, record_range_common, record_range_int, KeyRange};
+use crate::codec::model::TableInfo;
+use crate::codec::table::KeyRange;
 use crate::codec::Result;
 
-/// Every range of `info`, in key order per physical id.
+/// Every range of `info`, sorted by start key (the workload's checksum ranges, RANGE-4).
 pub fn table_ranges(info: &TableInfo) -> Result<Vec<KeyRange>> {
-    let common = matches!(info.handle_kind()?, HandleKind::Common { .. });
-    let mut out = Vec::new();
-    for pid in info.physical_ids() {
-        out.push(if common {
-            record_range_common(pid)
-        } else {
-            record_range_int(pid)
-        });
-        for idx in info.public_indexes() {
-            if idx.is_global || (common && idx.is_primary) {
-                continue;
-            }
-            out.push(index_range(pid, idx.id));
-        }
-    }
-    for idx in info.public_indexes().filter(|i| i.is_global) {
-        out.push(index_range(info.id, idx.id));
-    }
+    let mut out = crate::engine::workload::checksum_ranges(info).map_err(|e| {
+        crate::codec::CodecError::invalid("TableInfo", e.to_string())
+    })?;
     out.sort_by(|a, b| a.start.cmp(&b.start));
     Ok(out)
 }
