@@ -110,3 +110,25 @@ pub fn write_sst<'a>(
     std::fs::remove_file(path).ok();
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // DATA-7 and facts §2.4 (TiKV `to_sst_compression_type`): UNKNOWN takes LZ4.
+    #[test]
+    fn data_7_compression_from_proto_follows_tikv() {
+        assert_eq!(SstCompression::from_proto(0), SstCompression::Lz4);
+        assert_eq!(SstCompression::from_proto(1), SstCompression::Lz4);
+        assert_eq!(SstCompression::from_proto(2), SstCompression::Snappy);
+        assert_eq!(SstCompression::from_proto(3), SstCompression::Zstd);
+        assert_eq!(SstCompression::from_proto(99), SstCompression::Lz4);
+        for c in [
+            SstCompression::Lz4,
+            SstCompression::Snappy,
+            SstCompression::Zstd,
+        ] {
+            assert_eq!(SstCompression::from_proto(c.to_proto()), c);
+        }
+    }
+}

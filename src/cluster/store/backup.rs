@@ -161,7 +161,7 @@ impl<'o> Ctx<'o> {
         let sealed =
             seal_data_file(&self.opts.cipher, plain).map_err(|source| StoreError::Archive {
                 store_id: store.store_id,
-                source,
+                source: Box::new(source),
             })?;
         let name = build_sst_name(
             &self.opts.backend,
@@ -269,7 +269,9 @@ impl Store {
             }
             let rocks = |e| self.rocks("adding to backup SST", e);
             if let Some(w) = p.write.as_mut() {
-                w.writer.put(&sc.write_key, &sc.write_value).map_err(rocks)?;
+                w.writer
+                    .put(&sc.write_key, &sc.write_value)
+                    .map_err(rocks)?;
                 if !sc.has_default {
                     w.sum.update(&sc.raw, &sc.value); // CSUM-2: no default value
                 }

@@ -134,7 +134,10 @@ fn contents(files: &[BackupFile], cipher: &Cipher) -> BTreeMap<Vec<u8>, (u64, Ve
             );
         }
     }
-    assert!(defaults.is_empty(), "every default value has its write record");
+    assert!(
+        defaults.is_empty(),
+        "every default value has its write record"
+    );
     for f in files {
         let got = sums.get(&f.name).copied().unwrap_or_default();
         let want = Checksum {
@@ -205,14 +208,23 @@ fn data_4_full_backup_holds_the_latest_put_per_key_as_sst_dump_reads_it() {
         true
     })
     .unwrap();
-    let got_kv: Vec<_> = got.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect();
+    let got_kv: Vec<_> = got
+        .iter()
+        .map(|(k, (_, v))| (k.clone(), v.clone()))
+        .collect();
     assert_eq!(got_kv, visible);
     assert_eq!(visible.len(), 60 - 9, "deleted keys are omitted");
-    assert_eq!(got[&row(10, 5)].0, 21, "the newest version at or below the ts");
-    let store_sum = s
-        .checksum(&[(row(10, 0), row(11, 0))], 50, &[])
-        .unwrap();
-    assert_eq!(sum_of(&files), store_sum, "CSUM-2/CSUM-8: files add up to the table");
+    assert_eq!(
+        got[&row(10, 5)].0,
+        21,
+        "the newest version at or below the ts"
+    );
+    let store_sum = s.checksum(&[(row(10, 0), row(11, 0))], 50, &[]).unwrap();
+    assert_eq!(
+        sum_of(&files),
+        store_sum,
+        "CSUM-2/CSUM-8: files add up to the table"
+    );
     assert_eq!(stats.checksum, store_sum);
     assert_eq!(stats.kvs, 51);
     assert_eq!(stats.files, 2);
@@ -231,11 +243,18 @@ fn data_1_sst_max_size_cuts_pairs_that_tile_the_range() {
     assert_eq!(writes[0].file.start_key, row(10, 0));
     assert_eq!(writes.last().unwrap().file.end_key, row(11, 0));
     for w in writes.windows(2) {
-        assert_eq!(w[0].file.end_key, w[1].file.start_key, "pairs tile the range");
+        assert_eq!(
+            w[0].file.end_key, w[1].file.start_key,
+            "pairs tile the range"
+        );
     }
     for f in &files {
         let n = parse_sst_name(&f.name).unwrap();
-        assert_eq!(n.key_hash, Some(key_hash(&f.file.start_key)), "NAME-5 per piece");
+        assert_eq!(
+            n.key_hash,
+            Some(key_hash(&f.file.start_key)),
+            "NAME-5 per piece"
+        );
         assert!(f.file.total_bytes < 3000 + 800, "cut near sst_max_size");
     }
     for f in files.iter().filter(|f| f.cf == Cf::Default) {
@@ -247,9 +266,7 @@ fn data_1_sst_max_size_cuts_pairs_that_tile_the_range() {
     }
     let got = contents(&files, &Cipher::plaintext());
     assert_eq!(got.len(), 51);
-    let whole = s
-        .checksum(&[(row(10, 0), row(11, 0))], 50, &[])
-        .unwrap();
+    let whole = s.checksum(&[(row(10, 0), row(11, 0))], 50, &[]).unwrap();
     assert_eq!(sum_of(&files), whole);
 }
 
@@ -264,7 +281,10 @@ fn data_2_encrypted_backup_decrypts_to_the_same_entries() {
     let mut o = opts(0, 50);
     o.cipher = cipher.clone();
     let (enc_files, _) = backup(&s, &r, &rs, &re, &o);
-    assert!(SstReader::open(&enc_files[1].bytes).is_err(), "stored bytes are ciphertext");
+    assert!(
+        SstReader::open(&enc_files[1].bytes).is_err(),
+        "stored bytes are ciphertext"
+    );
     assert_eq!(
         contents(&enc_files, &cipher),
         contents(&plain_files, &Cipher::plaintext())
@@ -280,7 +300,11 @@ fn data_4_incremental_backup_holds_puts_and_deletes_committed_in_the_window() {
     let (files, _) = backup(&s, &region(b"", b""), &rs, &re, &opts(25, 50));
     let got = contents(&files, &Cipher::plaintext());
     let deletes: Vec<_> = (0..60).step_by(7).map(|h| row(10, h)).collect();
-    assert_eq!(got.len(), deletes.len(), "only the Deletes at 31 are in (25, 50]");
+    assert_eq!(
+        got.len(),
+        deletes.len(),
+        "only the Deletes at 31 are in (25, 50]"
+    );
     for k in &deletes {
         assert_eq!(got[k], (31, Vec::new()));
     }
@@ -350,7 +374,11 @@ fn data_7_every_compression_and_level_is_readable_by_sst_dump() {
             let r = SstReader::open(&f.bytes).unwrap();
             assert_eq!(r.properties().compression, name, "{c:?}");
         }
-        assert_eq!(contents(&files, &Cipher::plaintext()), expect, "{c:?} {level}");
+        assert_eq!(
+            contents(&files, &Cipher::plaintext()),
+            expect,
+            "{c:?} {level}"
+        );
     }
 }
 
@@ -363,7 +391,10 @@ fn backup_of_a_region_part_clips_to_the_given_range() {
     let (files, _) = backup(&s, &r, &rs, &re, &opts(0, 50));
     let got = contents(&files, &Cipher::plaintext());
     let keys: Vec<_> = got.keys().cloned().collect();
-    let want: Vec<_> = (10..20).filter(|h| h % 7 != 0).map(|h| row(10, h)).collect();
+    let want: Vec<_> = (10..20)
+        .filter(|h| h % 7 != 0)
+        .map(|h| row(10, h))
+        .collect();
     assert_eq!(keys, want);
 }
 
@@ -384,7 +415,10 @@ fn timing_backup_region() {
             muts.clear();
         }
     }
-    let logical = s.checksum(&[(row(10, 0), row(11, 0))], 20, &[]).unwrap().total_bytes;
+    let logical = s
+        .checksum(&[(row(10, 0), row(11, 0))], 20, &[])
+        .unwrap()
+        .total_bytes;
     let t = std::time::Instant::now();
     let (files, stats) = backup(&s, &region(b"", b""), b"", b"", &opts(0, 20));
     let secs = t.elapsed().as_secs_f64();

@@ -40,7 +40,7 @@ pub enum StoreError {
         store_id: u64,
         what: String,
         #[source]
-        source: FormatError,
+        source: Box<FormatError>,
     },
     /// A key or record handed to the store does not decode.
     #[error("store {store_id}: {what}: {source}")]
@@ -55,7 +55,7 @@ pub enum StoreError {
     Archive {
         store_id: u64,
         #[source]
-        source: ArchiveError,
+        source: Box<ArchiveError>,
     },
     /// A local file operation failed.
     #[error("store {store_id}: {op} {}: {source}", path.display())]

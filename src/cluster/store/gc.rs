@@ -78,7 +78,8 @@ impl Store {
             }
             it.next();
         }
-        it.status().map_err(|e| self.rocks("iterating write CF", e))?;
+        it.status()
+            .map_err(|e| self.rocks("iterating write CF", e))?;
         if !batch.is_empty() {
             self.write_batch(batch)?;
         }

@@ -59,7 +59,7 @@ impl Store {
         let fmt = |source| StoreError::Format {
             store_id: self.store_id,
             what: what(),
-            source,
+            source: Box::new(source),
         };
         let codec = |key: &[u8], source| StoreError::Codec {
             store_id: self.store_id,
@@ -125,10 +125,7 @@ impl Store {
             // Rules mapping several prefixes can reorder keys (e.g. index ids renumbered).
             kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             if kept.windows(2).any(|w| w[0].0 == w[1].0) {
-                return Err(self.invalid(format!(
-                    "{}: two keys rewrite to the same key",
-                    what()
-                )));
+                return Err(self.invalid(format!("{}: two keys rewrite to the same key", what())));
             }
         }
         if let Some(parent) = path.parent() {

@@ -197,11 +197,13 @@ impl Store {
     }
 
     fn cf(&self, cf: Cf) -> Result<&ColumnFamily> {
-        self.db.cf_handle(cf.as_str()).ok_or_else(|| StoreError::RocksDb {
-            store_id: self.store_id,
-            op: "column family handle",
-            detail: format!("column family {} is missing", cf.as_str()),
-        })
+        self.db
+            .cf_handle(cf.as_str())
+            .ok_or_else(|| StoreError::RocksDb {
+                store_id: self.store_id,
+                op: "column family handle",
+                detail: format!("column family {} is missing", cf.as_str()),
+            })
     }
 
     fn rocks(&self, op: &'static str, e: rocksdb::Error) -> StoreError {

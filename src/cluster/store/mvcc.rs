@@ -7,7 +7,7 @@
 
 use super::{data_lower, data_upper, encode_bound, Result, Store};
 use crate::codec::bytes::decode_bytes_exact;
-use crate::codec::mvcc::{TS_LEN, DATA_PREFIX};
+use crate::codec::mvcc::{DATA_PREFIX, TS_LEN};
 use crate::codec::number::encode_u64_desc;
 use crate::codec::write::{WriteRef, WriteType};
 use crate::format::checksum::Checksum;
@@ -115,7 +115,9 @@ impl<'a> Scanner<'a> {
                 return Ok(false);
             };
             let Some((enc, _)) = split_data_key(k) else {
-                return Err(self.store.corrupt(k, "write CF key is not z + key + 8-byte ts"));
+                return Err(self
+                    .store
+                    .corrupt(k, "write CF key is not z + key + 8-byte ts"));
             };
             self.enc.clear();
             self.enc.extend_from_slice(enc);
@@ -138,7 +140,9 @@ impl<'a> Scanner<'a> {
                 return Ok(false);
             };
             let Some((enc, ts)) = split_data_key(k) else {
-                return Err(self.store.corrupt(k, "write CF key is not z + key + 8-byte ts"));
+                return Err(self
+                    .store
+                    .corrupt(k, "write CF key is not z + key + 8-byte ts"));
             };
             if enc != self.enc.as_slice() {
                 return Ok(false);

@@ -59,7 +59,9 @@ fn mvcc_17_lock_and_rollback_records_are_skipped() {
     let k = row(1, 1);
     put(&s, &k, b"old", 10, 11);
     let lock = Write::new(WriteType::Lock, 20, None).encode().unwrap();
-    let rb = Write::new(WriteType::Rollback, 25, Some(b"p".to_vec())).encode().unwrap();
+    let rb = Write::new(WriteType::Rollback, 25, Some(b"p".to_vec()))
+        .encode()
+        .unwrap();
     raw_put(&s, Cf::Write, &encode_data_key(&k, 21), &lock);
     raw_put(&s, Cf::Write, &encode_data_key(&k, 25), &rb);
     assert_eq!(s.get(&k, 30).unwrap(), Some(b"old".to_vec()));
@@ -72,7 +74,12 @@ fn mvcc_18_gc_fenced_record_is_not_visible() {
     let k = row(1, 1);
     let mut w = Write::new(WriteType::Put, 10, Some(b"x".to_vec()));
     w.gc_fence = Some(15);
-    raw_put(&s, Cf::Write, &encode_data_key(&k, 11), &w.encode().unwrap());
+    raw_put(
+        &s,
+        Cf::Write,
+        &encode_data_key(&k, 11),
+        &w.encode().unwrap(),
+    );
     assert_eq!(s.get(&k, 14).unwrap(), Some(b"x".to_vec()));
     assert_eq!(s.get(&k, 15).unwrap(), None);
 }
@@ -111,10 +118,16 @@ fn many_versions_per_key_are_skipped_by_seek() {
         put(&s, &a, &i.to_be_bytes(), 10 + 2 * i, 11 + 2 * i);
     }
     put(&s, &b, b"b", 5, 6);
-    assert_eq!(s.get(&a, 11 + 2 * 5).unwrap(), Some(5u64.to_be_bytes().to_vec()));
+    assert_eq!(
+        s.get(&a, 11 + 2 * 5).unwrap(),
+        Some(5u64.to_be_bytes().to_vec())
+    );
     assert_eq!(
         scan_all(&s, 20),
-        vec![(a.clone(), 4u64.to_be_bytes().to_vec()), (b.clone(), b"b".to_vec())]
+        vec![
+            (a.clone(), 4u64.to_be_bytes().to_vec()),
+            (b.clone(), b"b".to_vec())
+        ]
     );
     assert_eq!(scan_all(&s, 1000)[0].1, 39u64.to_be_bytes().to_vec());
 }
@@ -126,7 +139,10 @@ fn apply_refuses_commit_before_start() {
         key: b"k".to_vec(),
         value: Some(b"v".to_vec()),
     };
-    assert!(matches!(s.apply(&[m], 10, 9), Err(StoreError::Invalid { .. })));
+    assert!(matches!(
+        s.apply(&[m], 10, 9),
+        Err(StoreError::Invalid { .. })
+    ));
 }
 
 #[test]
@@ -159,7 +175,9 @@ fn csum_6_checksum_with_rewrite_rule_equals_the_original() {
     }
     let r = record_range_int(70);
     let rules = vec![(record_prefix(7), record_prefix(70))];
-    let got = s.checksum(&[(r.start.clone(), r.end.clone())], 11, &rules).unwrap();
+    let got = s
+        .checksum(&[(r.start.clone(), r.end.clone())], 11, &rules)
+        .unwrap();
     assert_eq!(got, original);
     let plain = s.checksum(&[(r.start, r.end)], 11, &[]).unwrap();
     assert_ne!(plain.crc64xor, original.crc64xor);
@@ -193,10 +211,19 @@ fn gc_keeps_newer_versions_and_the_newest_put_at_or_below_the_safepoint() {
     // k1: Delete@31, Put@21 (+default), Put@11; k2: Delete@21, Put@11; k3: Rollback, Lock.
     assert_eq!(s.gc(35).unwrap(), 7);
     let after: Vec<_> = [35, 41, 100].iter().map(|&t| scan_all(&s, t)).collect();
-    assert_eq!(before, after, "reads at or after the safepoint are unchanged");
+    assert_eq!(
+        before, after,
+        "reads at or after the safepoint are unchanged"
+    );
     let write: Vec<_> = raw_cf(&s, Cf::Write).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(write, vec![encode_data_key(&k1, 41), encode_data_key(&k3, 11)]);
-    let default: Vec<_> = raw_cf(&s, Cf::Default).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        write,
+        vec![encode_data_key(&k1, 41), encode_data_key(&k3, 11)]
+    );
+    let default: Vec<_> = raw_cf(&s, Cf::Default)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(default, vec![encode_data_key(&k3, 10)]);
     assert_eq!(s.gc(35).unwrap(), 0, "GC is idempotent");
 }
@@ -220,7 +247,10 @@ fn copy_range_to_and_delete_range_move_every_version() {
         put(&a, &row(1, h), &val(h as u64, 300), 10, 11);
         put(&a, &row(1, h), b"new", 20, 21);
     }
-    let (lo, hi) = (encode_mvcc_key(&row(1, 10), 0), encode_mvcc_key(&row(1, 20), 0));
+    let (lo, hi) = (
+        encode_mvcc_key(&row(1, 10), 0),
+        encode_mvcc_key(&row(1, 20), 0),
+    );
     let (lo, hi) = (&lo[..lo.len() - 8], &hi[..hi.len() - 8]);
     // 10 keys x (2 write + 1 default)
     assert_eq!(a.copy_range_to(&b, lo, hi).unwrap(), 30);
@@ -253,14 +283,19 @@ fn split_key_is_near_the_middle_by_bytes() {
     };
     assert!(k > enc(40) && k < enc(60), "{}", hex::encode(&k));
     let left = s.approximate_size(b"", &k);
-    assert!(left > total / 3 && left < total * 2 / 3, "{left} of {total}");
+    assert!(
+        left > total / 3 && left < total * 2 / 3,
+        "{left} of {total}"
+    );
     // A single key cannot be split.
     let one = s.split_key(&enc(5), &enc(6), 1).unwrap();
     assert_eq!(one, None);
 }
 
-/// One generated transaction: (start offset, keys with Some(len) = put, None = delete).
+/// One generated transaction: (key, Some(len) = put, None = delete).
 type Txn = Vec<(u8, Option<u16>)>;
+/// The model: raw key → (commit_ts, value or None for a Delete), oldest first.
+type Model = BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>>;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
@@ -272,7 +307,7 @@ proptest! {
         safepoint_pick in 0usize..25,
     ) {
         let (_d, s) = temp_store(1);
-        let mut model: BTreeMap<Vec<u8>, Vec<(u64, Option<Vec<u8>>)>> = BTreeMap::new();
+        let mut model: Model = BTreeMap::new();
         let txns: Vec<Txn> = txns;
         for (i, t) in txns.iter().enumerate() {
             let (start, commit) = (10 * i as u64 + 5, 10 * i as u64 + 7);

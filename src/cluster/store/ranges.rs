@@ -40,7 +40,8 @@ impl Store {
                 }
                 it.next();
             }
-            it.status().map_err(|e| self.rocks("iterating for copy", e))?;
+            it.status()
+                .map_err(|e| self.rocks("iterating for copy", e))?;
             if !batch.is_empty() {
                 dst.write_batch(batch)?;
             }
@@ -124,8 +125,10 @@ impl Store {
             }
             it.next();
         }
-        w.status().map_err(|e| self.rocks("iterating write CF", e))?;
-        d.status().map_err(|e| self.rocks("iterating default CF", e))?;
+        w.status()
+            .map_err(|e| self.rocks("iterating write CF", e))?;
+        d.status()
+            .map_err(|e| self.rocks("iterating default CF", e))?;
         Ok(None)
     }
 }
