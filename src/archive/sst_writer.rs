@@ -28,6 +28,26 @@ impl SstCompression {
         }
     }
 
+    /// From `backup.CompressionType` (DATA-7): LZ4, SNAPPY, ZSTD as named; UNKNOWN (0) or an
+    /// unknown number takes the fastest supported, LZ4, as TiKV does (facts §2.4).
+    pub fn from_proto(v: i32) -> Self {
+        match v {
+            2 => SstCompression::Snappy,
+            3 => SstCompression::Zstd,
+            _ => SstCompression::Lz4,
+        }
+    }
+
+    /// To `backup.CompressionType`; `None` has no wire value and maps to UNKNOWN (0).
+    pub fn to_proto(self) -> i32 {
+        match self {
+            SstCompression::None => 0,
+            SstCompression::Lz4 => 1,
+            SstCompression::Snappy => 2,
+            SstCompression::Zstd => 3,
+        }
+    }
+
     fn rocksdb(self) -> DBCompressionType {
         match self {
             SstCompression::None => DBCompressionType::None,
@@ -39,8 +59,19 @@ impl SstCompression {
 }
 
 fn options(compression: SstCompression) -> Options {
+    sst_options(compression, 0)
+}
+
+/// The `SstFileWriter` options of a backup SST (SST-12, DATA-7): 32 KiB blocks, bloom filter,
+/// the requested compression; a non-zero `level` is applied as TiKV does (compression options
+/// with window bits -14, that level, strategy 0; per-level compression stays unset). Callers that stream
+/// keys into their own `SstFileWriter` keep these options alive beside it.
+pub fn sst_options(compression: SstCompression, level: i32) -> Options {
     let mut opts = Options::default();
     opts.set_compression_type(compression.rocksdb());
+    if level != 0 {
+        opts.set_compression_options(-14, level, 0, 0);
+    }
     let mut table = BlockBasedOptions::default();
     table.set_block_size(32 << 10);
     table.set_bloom_filter(10.0, false);
@@ -78,4 +109,26 @@ pub fn write_sst<'a>(
         std::fs::read(path).with_context(|| format!("reading back SST {}", path.display()))?;
     std::fs::remove_file(path).ok();
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // DATA-7 and facts §2.4 (TiKV `to_sst_compression_type`): UNKNOWN takes LZ4.
+    #[test]
+    fn data_7_compression_from_proto_follows_tikv() {
+        assert_eq!(SstCompression::from_proto(0), SstCompression::Lz4);
+        assert_eq!(SstCompression::from_proto(1), SstCompression::Lz4);
+        assert_eq!(SstCompression::from_proto(2), SstCompression::Snappy);
+        assert_eq!(SstCompression::from_proto(3), SstCompression::Zstd);
+        assert_eq!(SstCompression::from_proto(99), SstCompression::Lz4);
+        for c in [
+            SstCompression::Lz4,
+            SstCompression::Snappy,
+            SstCompression::Zstd,
+        ] {
+            assert_eq!(SstCompression::from_proto(c.to_proto()), c);
+        }
+    }
 }
