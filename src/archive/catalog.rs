@@ -61,6 +61,10 @@ pub fn catalog(archive: &SnapshotArchive) -> Result<(Vec<TableEntry>, Vec<usize>
         for id in &physical_ids {
             by_physical.insert(*id, tables.len());
         }
+        // A partitioned table's global indexes live under the logical id (RANGE-3).
+        if let Some(t) = &info {
+            by_physical.entry(t.id).or_insert(tables.len());
+        }
         tables.push(TableEntry {
             db: db.db_name.o,
             db_id: db.id,

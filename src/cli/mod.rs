@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod demo;
 mod inspect;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +35,12 @@ enum Command {
     /// Restore an archive into a cluster (BR's `br restore`).
     #[command(subcommand)]
     Restore(backup::Scope<backup::RestoreArgs>),
+    /// Create and change TiDB-compatible tables in a cluster.
+    #[command(subcommand)]
+    Workload(table::WorkloadCommand),
+    /// Read tables of a cluster without SQL: list, dump (CSV), checksum.
+    #[command(subcommand)]
+    Table(table::TableCommand),
 }
 
 /// Runs brtool with the process arguments.
@@ -46,6 +53,8 @@ pub fn brtool_main() -> ExitCode {
         Command::Cluster(c) => cluster::run(c),
         Command::Backup(s) => backup::run_backup_cmd(s),
         Command::Restore(s) => backup::run_restore_cmd(s),
+        Command::Workload(c) => table::run_workload(c),
+        Command::Table(c) => table::run_table(c),
     };
     common::finish(result)
 }

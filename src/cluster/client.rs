@@ -40,7 +40,7 @@ pub struct ClusterClient {
     embedded: Option<Arc<tokio::sync::Mutex<Option<RunningCluster>>>>,
 }
 
-fn rpc(service: &'static str, addr: &str) -> impl Fn(tonic::Status) -> ClusterError + '_ {
+fn rpc<'a>(service: &'static str, addr: &'a str) -> impl Fn(tonic::Status) -> ClusterError + 'a {
     move |s| ClusterError::Rpc {
         service,
         addr: addr.to_string(),
@@ -465,6 +465,16 @@ impl ClusterClient {
                 name: name.into(),
                 value: value.into(),
             })
+            .await
+            .map_err(rpc("Admin", &self.addr))?;
+        Ok(())
+    }
+
+    /// Makes every later timestamp greater than `ts`.
+    pub async fn advance_ts(&self, ts: u64) -> Result<()> {
+        self.admin
+            .clone()
+            .advance_ts(brkitpb::AdvanceTsRequest { ts })
             .await
             .map_err(rpc("Admin", &self.addr))?;
         Ok(())

@@ -11,6 +11,7 @@ pub mod kv_scan;
 pub mod ranges;
 pub mod restore;
 pub mod sample;
+pub mod tables;
 pub mod workload;
 
 pub use error::{EngineError, Result};

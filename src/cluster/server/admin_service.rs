@@ -72,6 +72,17 @@ impl Admin for AdminService {
         Ok(Response::new(brkitpb::SetFailpointResponse {}))
     }
 
+    async fn advance_ts(
+        &self,
+        req: Request<brkitpb::AdvanceTsRequest>,
+    ) -> Result<Response<brkitpb::AdvanceTsResponse>, Status> {
+        self.state
+            .pd
+            .advance_to(req.get_ref().ts)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(brkitpb::AdvanceTsResponse {}))
+    }
+
     async fn shutdown(
         &self,
         _req: Request<brkitpb::ShutdownRequest>,

@@ -112,7 +112,9 @@ impl Job {
             store
                 .backup_region(&reg, &bs, &be, &opts, &tmp, &mut |f| {
                     tx.blocking_send(f).map_err(|_| {
-                        crate::cluster::store::StoreError::Cancelled("upload side stopped".into())
+                        crate::cluster::store::StoreError::Sink {
+                            detail: "upload side stopped".into(),
+                        }
                     })
                 })
                 .map_err(ClusterError::from)
@@ -184,6 +186,13 @@ impl Job {
             };
             let msg = err.message.clone();
             return Ok(error_response(raw_s, raw_e, msg, Some(err)));
+        }
+        // Fault drill: this store stops after finishing one region (`= store id`).
+        if self.state.failpoint("backup.stop_store_after_region").as_deref()
+            == Some(self.handle.id.to_string().as_str())
+        {
+            self.state.set_failpoint("backup.stop_store_after_region", "");
+            let _ = self.state.set_store_up(self.handle.id, false);
         }
         Ok(BackupResponse {
             error: None,

@@ -90,7 +90,7 @@ impl ClusterState {
             .into_iter()
             .map(|s| {
                 Arc::new(StoreHandle {
-                    id: s.id(),
+                    id: s.store_id(),
                     store: s,
                     addr: Mutex::new(None),
                     up: AtomicBool::new(true),

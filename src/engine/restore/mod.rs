@@ -87,9 +87,11 @@ pub async fn run_restore(
     let backup_ts = archive.meta.end_version;
     let now = client.tso().await?;
     if now <= backup_ts {
-        return Err(restore_err(format!(
-            "the cluster's current ts {now} is not after the backup ts {backup_ts}; restored rows would be invisible"
-        )));
+        // Restored versions keep their commit ts: reads must happen after the backup ts.
+        client.advance_ts(backup_ts).await?;
+        progress.note(&format!(
+            "advanced the cluster's TSO from {now} past the backup ts {backup_ts}"
+        ));
     }
     let (entries, _) = catalog(&archive)?;
     let selected = plan::select(&archive, &entries, &opts.filter)?;

@@ -11,6 +11,8 @@ mod schema;
 #[cfg(test)]
 mod tests;
 
+mod driver;
+pub use driver::{db_json, load, run, LoadSummary, RunSummary};
 pub use dump::{checksum_ranges, dump_csv, write_csv_field, write_csv_header, write_csv_row};
 pub use rows::{
     delete_kvs, encode_row, generate_row, handle_of, physical_id_of, row_kvs, update_kvs,
