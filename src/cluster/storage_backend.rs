@@ -49,7 +49,10 @@ pub struct StorageCache {
 
 impl StorageCache {
     /// The storage and its backend name (for NAME-1/NAME-2) for a request's backend.
-    pub fn get(&self, b: &StorageBackend) -> Result<(Arc<dyn Storage>, &'static str), StorageError> {
+    pub fn get(
+        &self,
+        b: &StorageBackend,
+    ) -> Result<(Arc<dyn Storage>, &'static str), StorageError> {
         let url = url_of(b)?;
         if let Some(s) = self.open.lock().unwrap().get(&url) {
             return Ok(s.clone());
@@ -67,7 +70,8 @@ mod tests {
 
     #[test]
     fn url_round_trips_through_the_backend_message() {
-        let url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&access-key=A&secret-access-key=B";
+        let url =
+            "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&access-key=A&secret-access-key=B";
         let b = to_backend(url).unwrap();
         assert_eq!(url_of(&b).unwrap(), url);
         match b.backend {

@@ -18,7 +18,9 @@ use super::pd::Placement;
 use super::storage_backend::StorageCache;
 use super::store::Store;
 use crate::proto::backup::backup_server::BackupServer;
-use crate::proto::brkitpb::{admin_server::AdminServer, catalog_server::CatalogServer, kv_server::KvServer};
+use crate::proto::brkitpb::{
+    admin_server::AdminServer, catalog_server::CatalogServer, kv_server::KvServer,
+};
 use crate::proto::import_sstpb::import_sst_server::ImportSstServer;
 use crate::proto::pdpb::pd_server::PdServer;
 use state::ClusterState;
@@ -122,14 +124,22 @@ impl RunningCluster {
             let pd = Placement::open_or_bootstrap(&dir.join("pd"), stores_n)?;
             let mut stores = Vec::new();
             for s in pd.stores() {
-                stores.push(Arc::new(Store::open(&dir.join(format!("store-{}", s.id)), s.id)?));
+                stores.push(Arc::new(Store::open(
+                    &dir.join(format!("store-{}", s.id)),
+                    s.id,
+                )?));
             }
             Ok((pd, stores))
         })
         .await
         .map_err(|e| ClusterError::Invalid(e.to_string()))??;
         let _ = std::fs::remove_dir_all(cfg.dir.join("tmp"));
-        let state = Arc::new(ClusterState::new(cfg.dir.clone(), pd, stores, cfg.region_split_bytes));
+        let state = Arc::new(ClusterState::new(
+            cfg.dir.clone(),
+            pd,
+            stores,
+            cfg.region_split_bytes,
+        ));
         let (shutdown, stop) = watch::channel(false);
         let storages = Arc::new(StorageCache::default());
         let mut tasks = Vec::new();
@@ -162,11 +172,15 @@ impl RunningCluster {
         let l = TcpListener::bind((cfg.host.as_str(), cfg.pd_port)).await?;
         let pd_addr = l.local_addr()?;
         let router = tonic::transport::Server::builder()
-            .add_service(PdServer::new(pd_service::PdService { state: state.clone() }))
+            .add_service(PdServer::new(pd_service::PdService {
+                state: state.clone(),
+            }))
             .add_service(
-                KvServer::new(kv_service::KvService { state: state.clone() })
-                    .max_decoding_message_size(crate::cluster::client::MAX_MESSAGE)
-                    .max_encoding_message_size(crate::cluster::client::MAX_MESSAGE),
+                KvServer::new(kv_service::KvService {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(crate::cluster::client::MAX_MESSAGE)
+                .max_encoding_message_size(crate::cluster::client::MAX_MESSAGE),
             )
             .add_service(
                 CatalogServer::new(catalog_service::CatalogService {

@@ -85,7 +85,12 @@ pub fn raw_of(encoded: &[u8]) -> Result<Vec<u8>> {
 }
 
 impl ClusterState {
-    pub fn new(dir: PathBuf, pd: Placement, stores: Vec<Arc<Store>>, region_max_bytes: u64) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        pd: Placement,
+        stores: Vec<Arc<Store>>,
+        region_max_bytes: u64,
+    ) -> Self {
         let stores = stores
             .into_iter()
             .map(|s| {
@@ -337,7 +342,10 @@ impl MetaKv for ClusterState {
         Ok(out)
     }
 
-    fn commit(&self, muts: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> std::result::Result<u64, CatalogError> {
+    fn commit(
+        &self,
+        muts: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> std::result::Result<u64, CatalogError> {
         let muts = muts
             .into_iter()
             .map(|(key, value)| Mutation { key, value })

@@ -42,11 +42,13 @@ pub fn plan_tables(
     let mut tables = Vec::new();
     let mut empty = Vec::new();
     for d in dbs {
-        let db: DBInfo = DBInfo::from_json(&d.db_info).map_err(|e| json_err("a database's DBInfo".into(), e))?;
+        let db: DBInfo =
+            DBInfo::from_json(&d.db_info).map_err(|e| json_err("a database's DBInfo".into(), e))?;
         let db_name = db.db_name.o.clone();
         let mut any = false;
         for t in &d.tables {
-            let info = TableInfo::from_json(t).map_err(|e| json_err(format!("a TableInfo in database {db_name}"), e))?;
+            let info = TableInfo::from_json(t)
+                .map_err(|e| json_err(format!("a TableInfo in database {db_name}"), e))?;
             if !filter.matches_table(&db_name, &info.name.o) {
                 continue;
             }
