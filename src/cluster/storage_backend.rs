@@ -41,10 +41,13 @@ pub fn url_of(b: &StorageBackend) -> Result<String, StorageError> {
     }
 }
 
+/// An open storage and its backend name.
+type Opened = (Arc<dyn Storage>, &'static str);
+
 /// Open storages by URL, shared by a store's requests.
 #[derive(Debug, Default)]
 pub struct StorageCache {
-    open: Mutex<HashMap<String, (Arc<dyn Storage>, &'static str)>>,
+    open: Mutex<HashMap<String, Opened>>,
 }
 
 impl StorageCache {

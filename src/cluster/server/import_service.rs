@@ -59,7 +59,7 @@ impl ImportService {
                 ..Default::default()
             });
         }
-        let e = ctx.region_epoch.clone().unwrap_or_default();
+        let e = ctx.region_epoch.unwrap_or_default();
         if e.version != cur.epoch.version || e.conf_ver != cur.epoch.conf_ver {
             return Some(errorpb::Error {
                 message: format!("region {} epoch changed", cur.id),

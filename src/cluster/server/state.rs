@@ -52,6 +52,9 @@ impl StoreHandle {
     }
 }
 
+/// A region and the raw [start, end) of a request inside it.
+type RawPiece = (Region, Vec<u8>, Vec<u8>);
+
 /// Everything the services share.
 pub struct ClusterState {
     pub dir: PathBuf,
@@ -251,7 +254,7 @@ impl ClusterState {
     }
 
     /// Regions overlapping raw [start, end) with the raw intersection of each.
-    fn raw_pieces(&self, start: &[u8], end: &[u8]) -> Result<Vec<(Region, Vec<u8>, Vec<u8>)>> {
+    fn raw_pieces(&self, start: &[u8], end: &[u8]) -> Result<Vec<RawPiece>> {
         let (es, ee) = (enc(start), enc(end));
         let mut out = Vec::new();
         for r in self.pd.regions_in(&es, &ee) {

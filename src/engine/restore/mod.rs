@@ -309,7 +309,7 @@ impl Ctx<'_> {
                 }),
                 cf_name: f.cf.as_str().to_string(),
                 region_id: r.id,
-                region_epoch: Some(epoch.clone()),
+                region_epoch: Some(epoch),
                 end_key_exclusive: true,
                 cipher_iv: f.cipher_iv.clone(),
                 ..Default::default()
