@@ -1,4 +1,4 @@
-//! Resumable backups, in BR's checkpoint layout (NAME-8, facts §2.6):
+//! Resumable backups, in BR's checkpoint layout (NAME-8, LOCK-7..LOCK-10, facts §2.6):
 //! `checkpoints/backup/checkpoint.meta` (JSON `gc-service-id`, `config-hash`, `backup-ts`)
 //! written before the first range, and `checkpoints/backup/data/<uuid>.cpt` objects, each a
 //! JSON `{"dure-time", "range-group-metas": [...]}` whose entries hold a range group
@@ -139,7 +139,7 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-/// Takes (or, with `refresh`, renews) `checkpoint.lock` for `lock_id`. Another live lock
+/// LOCK-9: takes (or, with `refresh`, renews) `checkpoint.lock` for `lock_id`. Another live lock
 /// means another backup is running on this path: refused. An expired one is taken over.
 pub async fn take_lock(storage: &dyn Storage, lock_id: u64, refresh: bool) -> Result<()> {
     let body = |id: u64| {
@@ -298,7 +298,7 @@ pub async fn load_done(storage: &dyn Storage, cipher: &Cipher) -> Result<Vec<Don
     Ok(out)
 }
 
-/// Deletes the checkpoint directory (after `backupmeta` is written).
+/// LOCK-10: deletes the checkpoint directory (after `backupmeta` is written).
 pub async fn remove_all(storage: &dyn Storage) -> Result<()> {
     for o in storage.list(CHECKPOINT_DIR).await? {
         storage.delete(&o.name).await?;

@@ -76,7 +76,7 @@ impl BackupOptions {
         }
     }
 
-    /// The options a resumed backup must share with the failed one.
+    /// LOCK-8: the options a resumed backup must share with the failed one.
     fn config_hash(&self, filter_desc: &str) -> String {
         let text = format!(
             "{filter_desc}|{:?}|{}|{:?}|{:?}",
