@@ -82,6 +82,20 @@ async fn snapshot_of(c: &ClusterClient) -> Vec<(String, Vec<u8>, String)> {
     out
 }
 
+/// Restores the archive at `url` into a fresh cluster in `dir` and compares it with `want`.
+async fn restored_equals(dir: &Path, url: &str, want: &[(String, Vec<u8>, String)]) {
+    let dst = connect(dir).await;
+    run_restore(&dst, storage(url), &RestoreOptions::new(url), &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot_of(&dst).await,
+        want,
+        "restored tables differ from the source"
+    );
+    dst.close().await;
+}
+
 #[test]
 fn round_trip_every_table_for_each_compression_and_encrypted() {
     let dir = tempfile::tempdir().unwrap();
@@ -277,12 +291,7 @@ fn region_split_mid_backup_is_retried() {
             s.retried_pieces > 0,
             "ranges hit by the split were sent again"
         );
-        let dst = connect(&dir.path().join("dst")).await;
-        run_restore(&dst, storage(&url), &RestoreOptions::new(&url), &Quiet)
-            .await
-            .unwrap();
-        assert_eq!(snapshot_of(&dst).await, want);
-        dst.close().await;
+        restored_equals(&dir.path().join("dst"), &url, &want).await;
         src.close().await;
     });
 }
@@ -361,12 +370,7 @@ fn stopped_store_fails_the_backup_without_backupmeta_and_a_rerun_resumes_it() {
             st.list("checkpoints/").await.unwrap().is_empty(),
             "checkpoint removed after success"
         );
-        let dst = connect(&dir.path().join("dst")).await;
-        run_restore(&dst, st.clone(), &RestoreOptions::new(&url), &Quiet)
-            .await
-            .unwrap();
-        assert_eq!(snapshot_of(&dst).await, want);
-        dst.close().await;
+        restored_equals(&dir.path().join("dst"), &url, &want).await;
         src.close().await;
     });
 }
@@ -480,16 +484,7 @@ fn backupts_in_the_past_restores_that_snapshot() {
         o.backup_ts = Some(then);
         let s = run_backup(&src, storage(&url), &o, &Quiet).await.unwrap();
         assert_eq!(s.backup_ts, then);
-        let dst = connect(&dir.path().join("dst")).await;
-        run_restore(&dst, storage(&url), &RestoreOptions::new(&url), &Quiet)
-            .await
-            .unwrap();
-        assert_eq!(
-            snapshot_of(&dst).await,
-            want,
-            "the restore shows the tables as of --backupts"
-        );
-        dst.close().await;
+        restored_equals(&dir.path().join("dst"), &url, &want).await;
         src.close().await;
     });
 }

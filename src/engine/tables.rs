@@ -11,13 +11,6 @@ use crate::engine::ranges::table_range_pairs;
 use crate::format::checksum::Checksum;
 use std::io::Write;
 
-fn json_err(what: &str, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what.to_string(),
-        detail: e.to_string(),
-    }
-}
-
 /// The read ts: `ts`, or now when 0.
 async fn read_ts(client: &ClusterClient, ts: u64) -> Result<u64> {
     Ok(if ts == 0 { client.tso().await? } else { ts })
@@ -28,7 +21,7 @@ pub async fn list_tables(client: &ClusterClient, db: &str, ts: u64) -> Result<Ve
     let ts = read_ts(client, ts).await?;
     let (dbs, _) = client.list_schemas(ts).await?;
     for d in &dbs {
-        let info = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let info = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if info.db_name.l == db.to_lowercase() {
             let mut names = d
                 .tables
@@ -36,7 +29,7 @@ pub async fn list_tables(client: &ClusterClient, db: &str, ts: u64) -> Result<Ve
                 .map(|t| {
                     TableInfo::from_json(t)
                         .map(|t| t.name.o)
-                        .map_err(|e| json_err("TableInfo", e))
+                        .map_err(|e| EngineError::json("TableInfo", e))
                 })
                 .collect::<Result<Vec<_>>>()?;
             names.sort();
@@ -58,12 +51,12 @@ pub async fn find_table(
 ) -> Result<TableInfo> {
     let (dbs, _) = client.list_schemas(ts).await?;
     for d in &dbs {
-        let info = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let info = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if info.db_name.l != db.to_lowercase() {
             continue;
         }
         for t in &d.tables {
-            let ti = TableInfo::from_json(t).map_err(|e| json_err("TableInfo", e))?;
+            let ti = TableInfo::from_json(t).map_err(|e| EngineError::json("TableInfo", e))?;
             if ti.name.l == table.to_lowercase() {
                 return Ok(ti);
             }

@@ -56,13 +56,6 @@ impl RestoreTable {
     }
 }
 
-fn json_err(what: String, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what,
-        detail: e.to_string(),
-    }
-}
-
 /// The archive's tables the filter selects.
 pub fn select(
     archive: &SnapshotArchive,
@@ -106,7 +99,7 @@ pub fn select(
 /// The archive JSON with every id the target allocates cleared.
 fn with_ids_cleared(json: &[u8], what: &str) -> Result<Vec<u8>> {
     let mut v: serde_json::Value =
-        serde_json::from_slice(json).map_err(|e| json_err(what.into(), e))?;
+        serde_json::from_slice(json).map_err(|e| EngineError::json(what, e))?;
     v["id"] = 0.into();
     if let Some(defs) = v
         .get_mut("partition")
@@ -117,7 +110,7 @@ fn with_ids_cleared(json: &[u8], what: &str) -> Result<Vec<u8>> {
             d["id"] = 0.into();
         }
     }
-    serde_json::to_vec(&v).map_err(|e| json_err(what.into(), e))
+    serde_json::to_vec(&v).map_err(|e| EngineError::json(what, e))
 }
 
 /// Creates the database (if needed) and the table with new ids; fills ids and rules.
@@ -128,7 +121,7 @@ pub async fn create_table(
 ) -> Result<()> {
     let db_json = with_ids_cleared(&t.db_json, "DBInfo")?;
     let db: DBInfo = DBInfo::from_json(&client.create_database(db_json, true).await?)
-        .map_err(|e| json_err("created DBInfo".into(), e))?;
+        .map_err(|e| EngineError::json("created DBInfo", e))?;
     t.new_db_id = db.id;
     let (dbs, now) = client.list_schemas(0).await?;
     for d in &dbs {
@@ -169,7 +162,7 @@ pub async fn create_table(
     let json = with_ids_cleared(&t.table_json, "TableInfo")?;
     let stored = client.create_table(db.id, json).await?;
     t.new_info =
-        TableInfo::from_json(&stored).map_err(|e| json_err("created TableInfo".into(), e))?;
+        TableInfo::from_json(&stored).map_err(|e| EngineError::json("created TableInfo", e))?;
     t.rules = rules_for(&t.old_info, &t.new_info)?;
     Ok(())
 }

@@ -33,13 +33,6 @@ fn werr(e: super::WorkloadError) -> EngineError {
     }
 }
 
-fn json_err(what: &str, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what.to_string(),
-        detail: e.to_string(),
-    }
-}
-
 /// DBInfo JSON as TiDB writes it for `CREATE DATABASE`.
 pub fn db_json(name: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -53,10 +46,10 @@ pub fn db_json(name: &str) -> Vec<u8> {
 pub async fn load(client: &ClusterClient, spec: &WorkloadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
     let db = DBInfo::from_json(&client.create_database(db_json(&spec.db), true).await?)
-        .map_err(|e| json_err("created DBInfo", e))?;
+        .map_err(|e| EngineError::json("created DBInfo", e))?;
     let mut tables = Vec::new();
     for def in schema(spec) {
-        let json = serde_json::to_vec(&def.info).map_err(|e| json_err("TableInfo", e))?;
+        let json = serde_json::to_vec(&def.info).map_err(|e| EngineError::json("TableInfo", e))?;
         let stored =
             client
                 .create_table(db.id, json)
@@ -65,7 +58,9 @@ pub async fn load(client: &ClusterClient, spec: &WorkloadSpec) -> Result<LoadSum
                     flag: "--db",
                     detail: format!("creating table {}.{}: {e}", spec.db, def.name),
                 })?;
-        tables.push(TableInfo::from_json(&stored).map_err(|e| json_err("created TableInfo", e))?);
+        tables.push(
+            TableInfo::from_json(&stored).map_err(|e| EngineError::json("created TableInfo", e))?,
+        );
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Kvs>>(2);
     let gen_tables = tables.clone();
@@ -153,12 +148,12 @@ pub async fn run(
     let (dbs, now) = client.list_schemas(0).await?;
     let mut tables = Vec::new();
     for d in &dbs {
-        let db = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let db = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if db.db_name.l != spec.db.to_lowercase() {
             continue;
         }
         for t in &d.tables {
-            tables.push(TableInfo::from_json(t).map_err(|e| json_err("TableInfo", e))?);
+            tables.push(TableInfo::from_json(t).map_err(|e| EngineError::json("TableInfo", e))?);
         }
     }
     if tables.is_empty() {
@@ -236,7 +231,7 @@ pub async fn run(
         muts.extend(puts.into_iter().map(|(k, v)| (k, Some(v))));
         muts.push((
             key.clone(),
-            Some(serde_json::to_vec(&state).map_err(|e| json_err("workload state", e))?),
+            Some(serde_json::to_vec(&state).map_err(|e| EngineError::json("workload state", e))?),
         ));
         let ts = client.commit(muts).await?;
         if summary.first_commit_ts == 0 {
