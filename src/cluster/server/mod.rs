@@ -2,8 +2,8 @@
 //! (the `--pd` address), and each store's Backup and ImportSST services on its own port (the
 //! store address PD reports), all in one process over one directory:
 //! `DIR/pd/` (placement), `DIR/store-N/` (RocksDB per store), `DIR/cluster.addr` (the PD
-//! address while `brtool cluster start` runs). RocksDB's own LOCK keeps a second process off
-//! the same stores.
+//! address while `brtool cluster start` runs), `DIR/cluster.lock` (held by the one process that
+//! runs the cluster; RocksDB's own LOCK guards each store as well).
 
 mod admin_service;
 mod backup_service;
@@ -35,6 +35,8 @@ pub use backup_service::{cipher_of, compression_of};
 
 /// The file a running server records its PD address in.
 pub const ADDR_FILE: &str = "cluster.addr";
+/// The file a running cluster holds locked.
+pub const LOCK_FILE: &str = "cluster.lock";
 /// Default number of stores.
 pub const DEFAULT_STORES: u32 = 3;
 /// PD's default region-max-size (TiKV coprocessor): 144 MiB since 6.x; split at 96 MiB.
@@ -92,6 +94,8 @@ pub fn status_of(e: &ClusterError) -> tonic::Status {
 
 /// A cluster serving on loopback.
 pub struct RunningCluster {
+    /// Held (flock) while the cluster runs.
+    _lock: std::fs::File,
     pd_addr: SocketAddr,
     state: Arc<ClusterState>,
     shutdown: watch::Sender<bool>,
@@ -118,6 +122,17 @@ impl RunningCluster {
     /// Opens (bootstrapping if new) the cluster in `cfg.dir` and starts serving.
     pub async fn start(cfg: ClusterConfig) -> Result<RunningCluster> {
         std::fs::create_dir_all(&cfg.dir)?;
+        // One process per cluster directory: PD's state file and the stores stay single-owner.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(cfg.dir.join(LOCK_FILE))?;
+        if lock.try_lock().is_err() {
+            return Err(ClusterError::Store(super::store::StoreError::Busy {
+                path: cfg.dir.clone(),
+            }));
+        }
         let dir = cfg.dir.clone();
         let stores_n = cfg.stores;
         let (pd, stores) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -203,6 +218,7 @@ impl RunningCluster {
         };
         tracing::info!(%pd_addr, dir = %cfg.dir.display(), "cluster serving");
         Ok(RunningCluster {
+            _lock: lock,
             pd_addr,
             state,
             shutdown,
