@@ -7,7 +7,8 @@
 # Usage: scripts/bench-backup-restore.sh [SCRATCH_DIR]
 #   SCRATCH_DIR      default: $BENCH_DIR, else a new mktemp dir under /tmp
 #   TABLES=N ROWS=M  workload size (default 8 sysbench tables + the 4 special tables,
-#                    ROWS rows each; the default gives ~2.2 GB logical)
+#                    ROWS rows each; the default gives ~2.2 GB logical,
+#                    about 276 B per row with its index entries)
 #   KEEP=1           keep the scratch dir (clusters, archive, tarball)
 #   CONCURRENCY=N    --concurrency for backup and restore (default: brtool's default)
 #   SKIP_BUILD=1     use the existing release binary
@@ -23,7 +24,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET/release/brtool"
 TABLES="${TABLES:-8}"
-ROWS="${ROWS:-750000}"
+ROWS="${ROWS:-700000}"
 TIMEOUT="${TIMEOUT:-120}"
 CONC_ARGS=()
 if [[ -n "${CONCURRENCY:-}" ]]; then CONC_ARGS=(--concurrency "$CONCURRENCY"); fi
