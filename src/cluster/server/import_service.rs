@@ -133,17 +133,7 @@ impl ImportSst for ImportService {
             Ok(b) => b,
             Err(e) => return fail(format!("reading {}: {e}", r.name)),
         };
-        if !r.sha256.is_empty() && Sha256::digest(&bytes).as_slice() != r.sha256.as_slice() {
-            return fail(format!(
-                "{}: SHA-256 of the stored bytes does not match backupmeta (CSUM-7)",
-                r.name
-            ));
-        }
         let cipher = cipher_of(r.cipher_info.as_ref())?;
-        let mut plain = bytes.to_vec();
-        if let Err(e) = cipher.apply(&r.cipher_iv, &mut plain) {
-            return fail(format!("{}: decrypting: {e}", r.name));
-        }
         let rules: Vec<RewriteRule> = r
             .rewrite_rule
             .iter()
@@ -154,10 +144,28 @@ impl ImportSst for ImportService {
             .collect();
         let range = sst.range.clone().unwrap_or_default();
         let name = r.name.clone();
+        let (sha256, iv) = (r.sha256, r.cipher_iv);
+        // Hashing, decrypting and staging are CPU work: off the async workers.
         let out = tokio::task::spawn_blocking(move || {
+            if !sha256.is_empty() && Sha256::digest(&bytes).as_slice() != sha256.as_slice() {
+                return Err(format!(
+                    "{name}: SHA-256 of the stored bytes does not match backupmeta (CSUM-7)"
+                ));
+            }
+            let decrypted;
+            let plain: &[u8] = if cipher.is_encrypted() {
+                let mut b = bytes.to_vec();
+                cipher
+                    .apply(&iv, &mut b)
+                    .map_err(|e| format!("{name}: decrypting: {e}"))?;
+                decrypted = b;
+                &decrypted
+            } else {
+                &bytes
+            };
             h.store
-                .stage_download(&plain, cf, &rules, &range.start, &range.end, &sst.uuid)
-                .map_err(ClusterError::from)
+                .stage_download(plain, cf, &rules, &range.start, &range.end, &sst.uuid)
+                .map_err(|e| format!("{name}: {}", ClusterError::from(e)))
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
@@ -173,7 +181,7 @@ impl ImportSst for ImportService {
                 length: o.bytes,
                 ssts: vec![],
             })),
-            Err(e) => fail(format!("{name}: {e}")),
+            Err(msg) => fail(msg),
         }
     }
 

@@ -194,6 +194,18 @@ async fn restore_tables(
     drop(stream);
     // 4. checksums (CSUM-3 against CSUM-6)
     let ts = client.tso().await?;
+    // A few tables at once (as backup does); results are compared in table order.
+    let mut gots = futures::stream::iter(tables.iter().filter(|_| opts.checksum))
+        .map(|t| async move {
+            let ranges = table_range_pairs(&t.new_info)?;
+            let rules: Vec<(Vec<u8>, Vec<u8>)> = t
+                .rules
+                .iter()
+                .map(|r| (r.old_prefix.clone(), r.new_prefix.clone()))
+                .collect();
+            Ok::<_, EngineError>(client.checksum(&ranges, ts, &rules).await?)
+        })
+        .buffered(crate::engine::backup::CHECKSUM_TABLES_AT_ONCE);
     for t in &tables {
         summary.tables += 1;
         summary.kvs += t.checksum.total_kvs;
@@ -201,13 +213,10 @@ async fn restore_tables(
         if !opts.checksum {
             continue;
         }
-        let ranges = table_range_pairs(&t.new_info)?;
-        let rules: Vec<(Vec<u8>, Vec<u8>)> = t
-            .rules
-            .iter()
-            .map(|r| (r.old_prefix.clone(), r.new_prefix.clone()))
-            .collect();
-        let got = client.checksum(&ranges, ts, &rules).await?;
+        let got = gots
+            .next()
+            .await
+            .ok_or_else(|| restore_err("checksum stream ended early"))??;
         if got != t.checksum {
             return Err(EngineError::ChecksumMismatch {
                 table: t.display_name(),
@@ -293,62 +302,70 @@ impl Ctx<'_> {
             conf_ver: r.epoch.conf_ver,
             version: r.epoch.version,
         };
+        // The range's files (default and write) download at once; results keep file order.
+        let downloads = job.files.iter().map(|&fi| {
+            let mut ic = ic.clone();
+            let addr = &addr;
+            async move {
+                let f = &self.archive.files[fi];
+                let rule = rules
+                    .iter()
+                    .find(|w| f.start_key.starts_with(&w.old_prefix))
+                    .ok_or_else(|| {
+                        restore_err(format!("no rewrite rule covers file {}", f.name))
+                    })?;
+                let meta = SstMeta {
+                    uuid: uuid::Uuid::new_v4().as_bytes().to_vec(),
+                    range: Some(isst::Range {
+                        start: cs.to_vec(),
+                        end: ce.to_vec(),
+                    }),
+                    cf_name: f.cf.as_str().to_string(),
+                    region_id: r.id,
+                    region_epoch: Some(epoch),
+                    end_key_exclusive: true,
+                    cipher_iv: f.cipher_iv.clone(),
+                    ..Default::default()
+                };
+                let resp = ic
+                    .download(isst::DownloadRequest {
+                        sst: Some(meta.clone()),
+                        name: f.name.clone(),
+                        rewrite_rule: Some(isst::RewriteRule {
+                            old_key_prefix: rule.old_prefix.clone(),
+                            new_key_prefix: rule.new_prefix.clone(),
+                            ..Default::default()
+                        }),
+                        storage_backend: Some(self.backend.clone()),
+                        is_raw_kv: false,
+                        cipher_info: self.cipher_info.clone(),
+                        sha256: f.sha256.clone(),
+                        cipher_iv: f.cipher_iv.clone(),
+                    })
+                    .await
+                    .map_err(|s| {
+                        restore_err(format!(
+                            "store {} at {addr}: download of {}: {}",
+                            r.leader_store,
+                            f.name,
+                            s.message()
+                        ))
+                    })?
+                    .into_inner();
+                if let Some(e) = resp.error {
+                    return Err(restore_err(format!(
+                        "store {} at {addr}: {}",
+                        r.leader_store, e.message
+                    )));
+                }
+                Ok::<_, EngineError>((f.size, (!resp.is_empty).then_some(meta)))
+            }
+        });
         let mut metas = Vec::new();
         let mut bytes = 0;
-        for &fi in &job.files {
-            let f = &self.archive.files[fi];
-            let rule = rules
-                .iter()
-                .find(|w| f.start_key.starts_with(&w.old_prefix))
-                .ok_or_else(|| restore_err(format!("no rewrite rule covers file {}", f.name)))?;
-            let meta = SstMeta {
-                uuid: uuid::Uuid::new_v4().as_bytes().to_vec(),
-                range: Some(isst::Range {
-                    start: cs.to_vec(),
-                    end: ce.to_vec(),
-                }),
-                cf_name: f.cf.as_str().to_string(),
-                region_id: r.id,
-                region_epoch: Some(epoch),
-                end_key_exclusive: true,
-                cipher_iv: f.cipher_iv.clone(),
-                ..Default::default()
-            };
-            let resp = ic
-                .download(isst::DownloadRequest {
-                    sst: Some(meta.clone()),
-                    name: f.name.clone(),
-                    rewrite_rule: Some(isst::RewriteRule {
-                        old_key_prefix: rule.old_prefix.clone(),
-                        new_key_prefix: rule.new_prefix.clone(),
-                        ..Default::default()
-                    }),
-                    storage_backend: Some(self.backend.clone()),
-                    is_raw_kv: false,
-                    cipher_info: self.cipher_info.clone(),
-                    sha256: f.sha256.clone(),
-                    cipher_iv: f.cipher_iv.clone(),
-                })
-                .await
-                .map_err(|s| {
-                    restore_err(format!(
-                        "store {} at {addr}: download of {}: {}",
-                        r.leader_store,
-                        f.name,
-                        s.message()
-                    ))
-                })?
-                .into_inner();
-            if let Some(e) = resp.error {
-                return Err(restore_err(format!(
-                    "store {} at {addr}: {}",
-                    r.leader_store, e.message
-                )));
-            }
-            bytes += f.size;
-            if !resp.is_empty {
-                metas.push(meta);
-            }
+        for (size, meta) in futures::future::try_join_all(downloads).await? {
+            bytes += size;
+            metas.extend(meta);
         }
         if metas.is_empty() {
             return Ok(Some(bytes));
