@@ -6,6 +6,8 @@
 //! rerun resumes it from the checkpoint, a concurrent backup is refused, restore refuses a
 //! non-empty existing table.
 
+mod support;
+
 use brkit::archive::snapshot::SnapshotArchive;
 use brkit::archive::sst_writer::SstCompression;
 use brkit::cluster::ClusterClient;
@@ -192,27 +194,11 @@ fn db_and_table_filters_select_what_they_name() {
     });
 }
 
+/// (key, value) of every entry as RocksDB's `sst_dump` reads them.
 fn sst_dump_keys(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let out = std::process::Command::new("sst_dump")
-        .arg(format!("--file={}", path.display()))
-        .arg("--command=scan")
-        .arg("--output_hex")
-        .output()
-        .expect("sst_dump is missing: install rocksdb-tools (Debian)");
-    assert!(
-        out.status.success(),
-        "sst_dump: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('\''))
-        .map(|l| {
-            let (k, rest) = l[1..].split_once("' seq:").unwrap();
-            let v = rest.split_once(" => ").map(|x| x.1).unwrap_or("");
-            (hex::decode(k).unwrap(), hex::decode(v.trim()).unwrap())
-        })
+    support::sst_dump_scan(path)
+        .into_iter()
+        .map(|(k, _, _, v)| (k, v))
         .collect()
 }
 

@@ -3,8 +3,11 @@
 //! TiKV uses, read back by brkit and compared entry by entry with what was written and with
 //! `sst_dump`'s scan; then damaged copies, which must give a specific error and never panic.
 
+mod support;
+
 use std::path::Path;
 use std::sync::OnceLock;
+use support::sst_dump_scan;
 
 use brkit::codec::{bytes::encode_bytes, number::encode_u64_desc};
 use brkit::format::sst::{KvEntry, SstReadOptions, SstReader, ValueType};
@@ -503,37 +506,6 @@ fn sst_11_range_deletions_are_counted_but_not_scanned() {
     let rd = r.range_deletions().unwrap();
     let rd: Vec<(Vec<u8>, Vec<u8>)> = rd.into_iter().map(|d| (d.begin, d.end)).collect();
     assert_eq!(rd, dels);
-}
-
-/// Parses `sst_dump --command=scan --output_hex`: `'KEYHEX' seq:N, type:T => VALUEHEX`.
-fn sst_dump_scan(path: &Path) -> Vec<(Vec<u8>, u64, u8, Vec<u8>)> {
-    let out = std::process::Command::new("sst_dump")
-        .arg(format!("--file={}", path.display()))
-        .arg("--command=scan")
-        .arg("--output_hex")
-        .output()
-        .expect("sst_dump is missing: install rocksdb-tools (Debian) to run this test");
-    assert!(
-        out.status.success(),
-        "sst_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut rows = Vec::new();
-    for line in text.lines().filter(|l| l.starts_with('\'')) {
-        let (k, rest) = line[1..].split_once("' seq:").expect(line);
-        let (seq, rest) = rest.split_once(", type:").expect(line);
-        let (t, v) = rest
-            .split_once(" => ")
-            .unwrap_or((rest.trim_end_matches(" =>"), ""));
-        rows.push((
-            hex::decode(k).unwrap(),
-            seq.parse().unwrap(),
-            t.trim().parse().unwrap(),
-            hex::decode(v.trim()).unwrap(),
-        ));
-    }
-    rows
 }
 
 #[test]

@@ -31,7 +31,8 @@ fn invalid_json(what: String, e: impl std::fmt::Display) -> FormatError {
     FormatError::invalid("META-SCHEMA-1", what, format!("not valid JSON: {e}"))
 }
 
-/// Builds the catalog; files are attached by the table id of their raw start key (DATA-3).
+/// Builds the catalog, one entry per schema entry and in the same order (callers pair them by
+/// index); files are attached by the table id of their raw start key (DATA-3).
 /// Files whose id matches no table are returned separately (verify reports them).
 pub fn catalog(archive: &SnapshotArchive) -> Result<(Vec<TableEntry>, Vec<usize>), FormatError> {
     let mut tables = Vec::new();

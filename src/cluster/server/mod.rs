@@ -231,11 +231,6 @@ impl RunningCluster {
         self.pd_addr
     }
 
-    /// The shared state (tests and in-process tools).
-    pub fn state(&self) -> &Arc<ClusterState> {
-        &self.state
-    }
-
     /// Waits until an Admin Shutdown request (or `stop`) arrives, then stops.
     pub async fn wait(self) {
         let mut rx = self.shutdown.subscribe();

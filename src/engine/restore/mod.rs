@@ -21,7 +21,6 @@ use crate::engine::error::{EngineError, Result};
 use crate::engine::filter::TableFilter;
 use crate::engine::ranges::table_range_pairs;
 use crate::format::backupmeta::DataFile;
-use crate::format::checksum::Checksum;
 use crate::format::crypto::Cipher;
 use crate::proto::backup::{CipherInfo, StorageBackend};
 use crate::proto::import_sstpb::{self as isst, SstMeta};
@@ -394,13 +393,4 @@ impl Ctx<'_> {
         }
         Ok(Some(bytes))
     }
-}
-
-/// Sum of the files' CSUM-2 checksums (what BR compares when the schema has none).
-pub fn files_checksum(archive: &SnapshotArchive, files: &[usize]) -> Checksum {
-    let mut c = Checksum::default();
-    for &i in files {
-        c.merge(&archive.files[i].checksum);
-    }
-    c
 }

@@ -63,23 +63,14 @@ pub fn select(
     filter: &TableFilter,
 ) -> Result<Vec<RestoreTable>> {
     let mut out = Vec::new();
-    for e in entries {
+    // `catalog` builds one entry per schema, in schema order.
+    for (e, schema) in entries.iter().zip(&archive.schemas) {
         let (Some(name), Some(info)) = (&e.table, &e.info) else {
             continue;
         };
         if !filter.matches_table(&e.db, name) {
             continue;
         }
-        let schema = archive
-            .schemas
-            .iter()
-            .find(|s| {
-                s.table_json
-                    .as_ref()
-                    .and_then(|j| TableInfo::from_json(j).ok())
-                    .is_some_and(|t| t.id == e.table_id)
-            })
-            .ok_or_else(|| EngineError::Restore(format!("no schema entry for table {name}")))?;
         out.push(RestoreTable {
             db: e.db.clone(),
             name: name.clone(),
