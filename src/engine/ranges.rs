@@ -3,14 +3,41 @@
 //! common handle form) plus one range per public index; a global index once, under the
 //! logical table id.
 
-use crate::codec::model::TableInfo;
-use crate::codec::table::KeyRange;
+use crate::codec::model::{HandleKind, TableInfo};
+use crate::codec::table::{index_range, record_range_common, record_range_int, KeyRange};
 use crate::codec::Result;
 
-/// Every range of `info`, sorted by start key (the workload's checksum ranges, RANGE-4).
+/// The ranges BR backs up for a table and `ADMIN CHECKSUM TABLE` covers (RANGE-4): per
+/// physical table the record range (RANGE-1 int handles, RANGE-2 clustered) then one range
+/// per public non-global index (RANGE-3); global indexes of a partitioned table once, under
+/// the logical table id, at the end.
+pub fn br_order_ranges(info: &TableInfo) -> Result<Vec<KeyRange>> {
+    let common = matches!(info.handle_kind()?, HandleKind::Common { .. });
+    let partitioned = info
+        .partition
+        .as_ref()
+        .is_some_and(|p| !p.definitions.is_empty());
+    let is_global = |g: bool| g && partitioned;
+    let mut out = Vec::new();
+    for id in info.physical_ids() {
+        out.push(if common {
+            record_range_common(id)
+        } else {
+            record_range_int(id)
+        });
+        for idx in info.public_indexes().filter(|i| !is_global(i.is_global)) {
+            out.push(index_range(id, idx.id));
+        }
+    }
+    for idx in info.public_indexes().filter(|i| is_global(i.is_global)) {
+        out.push(index_range(info.id, idx.id));
+    }
+    Ok(out)
+}
+
+/// Every range of `info`, sorted by start key.
 pub fn table_ranges(info: &TableInfo) -> Result<Vec<KeyRange>> {
-    let mut out = crate::engine::workload::checksum_ranges(info)
-        .map_err(|e| crate::codec::CodecError::invalid("TableInfo", e.to_string()))?;
+    let mut out = br_order_ranges(info)?;
     out.sort_by(|a, b| a.start.cmp(&b.start));
     Ok(out)
 }

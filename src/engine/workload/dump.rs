@@ -9,11 +9,9 @@
 use std::io::Write;
 
 use crate::codec::datum::Datum;
-use crate::codec::model::{HandleKind, TableInfo};
+use crate::codec::model::TableInfo;
 use crate::codec::row::{format_csv_field, RowDecoder};
-use crate::codec::table::{
-    classify, index_range, record_range_common, record_range_int, KeyKind, KeyRange,
-};
+use crate::codec::table::{classify, KeyKind, KeyRange};
 
 use super::WorkloadError;
 
@@ -106,30 +104,8 @@ where
     Ok(rows)
 }
 
-/// The ranges BR backs up for a table and `ADMIN CHECKSUM TABLE` covers (RANGE-4): per
-/// physical table the record range (RANGE-1 int handles, RANGE-2 clustered) then one range
-/// per public non-global index (RANGE-3); global indexes of a partitioned table once, under
-/// the logical table id, at the end.
+/// The ranges BR backs up for a table and `ADMIN CHECKSUM TABLE` covers, in BR's order
+/// (RANGE-4; `engine::ranges::br_order_ranges`).
 pub fn checksum_ranges(info: &TableInfo) -> Result<Vec<KeyRange>> {
-    let common = matches!(info.handle_kind()?, HandleKind::Common { .. });
-    let partitioned = info
-        .partition
-        .as_ref()
-        .is_some_and(|p| !p.definitions.is_empty());
-    let is_global = |g: bool| g && partitioned;
-    let mut out = Vec::new();
-    for id in info.physical_ids() {
-        out.push(if common {
-            record_range_common(id)
-        } else {
-            record_range_int(id)
-        });
-        for idx in info.public_indexes().filter(|i| !is_global(i.is_global)) {
-            out.push(index_range(id, idx.id));
-        }
-    }
-    for idx in info.public_indexes().filter(|i| is_global(i.is_global)) {
-        out.push(index_range(info.id, idx.id));
-    }
-    Ok(out)
+    Ok(crate::engine::ranges::br_order_ranges(info)?)
 }
