@@ -17,7 +17,8 @@
 # Baseline choice: the source server is stopped (RocksDB closed cleanly) before tar|zstd runs,
 # so tar reads a quiescent copy of exactly the data the backup read; the tarball is written to
 # a file in the scratch dir, as the backup writes its archive there too. The backup itself runs
-# while the server is up (as BR does), after the load finished.
+# while the server is up (as BR does), after the load finished and the server went idle
+# (RocksDB compacts for a while after a bulk load; that is not backup work).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -116,6 +117,22 @@ stop_server() {
     wait "$pid" 2>/dev/null || true
 }
 
+# settle PID: waits (at most SETTLE_TIMEOUT s) until the server uses < 5 % of a CPU over 2 s,
+# i.e. RocksDB's background flushes and compactions after the load are done.
+settle() {
+    local pid="$1" prev cur deadline=$((SECONDS + ${SETTLE_TIMEOUT:-300}))
+    prev="$(cpu_of "$pid")"
+    while ((SECONDS < deadline)); do
+        sleep 2
+        cur="$(cpu_of "$pid")"
+        if awk -v a="$prev" -v b="$cur" 'BEGIN { exit !(b - a < 0.1) }'; then
+            return 0
+        fi
+        prev="$cur"
+    done
+    log "server $pid still busy after ${SETTLE_TIMEOUT:-300}s; measuring anyway"
+}
+
 table_checksum() {
     "$BIN" table checksum --pd "local://$1" --db "$DB" --table "$2"
 }
@@ -129,7 +146,11 @@ log "loading"
 LOAD_OUT="$("$BIN" workload load --pd "local://$SRC" --db "$DB" --tables "$TABLES" --rows "$ROWS")"
 echo "$LOAD_OUT"
 
-# 2. backup (server up, as BR runs)
+# 2. backup (server up, as BR runs), once the load's compactions are over
+log "waiting for the source cluster to go idle"
+t0="$(now)"
+settle "$SRC_PID"
+log "idle after $(secs_since "$t0")s"
 log "backup full -> $ARCHIVE"
 t0="$(now)"
 c0="$(cpu_of "$SRC_PID")"
