@@ -290,7 +290,8 @@ impl ClusterState {
         let _g = self.moves.read().unwrap();
         // Each store sums its own pieces on its own thread (as TiKV stores do in parallel);
         // the aggregate is order-independent (XOR and sums, CSUM-2).
-        let mut by_store: Vec<(Arc<StoreHandle>, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+        type Pieces = Vec<(Vec<u8>, Vec<u8>)>;
+        let mut by_store: Vec<(Arc<StoreHandle>, Pieces)> = Vec::new();
         for (s, e) in ranges {
             for (r, cs, ce) in self.raw_pieces(s, e)? {
                 let h = self.store(r.leader_store)?;
@@ -304,9 +305,7 @@ impl ClusterState {
         let sums: Vec<Result<Checksum>> = std::thread::scope(|scope| {
             let workers: Vec<_> = by_store
                 .iter()
-                .map(|(h, pieces)| {
-                    scope.spawn(move || Ok(h.store.checksum(pieces, ts, rules)?))
-                })
+                .map(|(h, pieces)| scope.spawn(move || Ok(h.store.checksum(pieces, ts, rules)?)))
                 .collect();
             workers
                 .into_iter()

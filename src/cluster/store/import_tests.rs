@@ -199,7 +199,8 @@ fn rewrite_6_rules_that_reorder_keys_still_stage_a_sorted_sst() {
         .stage_download(&w.bytes, Cf::Write, &swap, b"", b"", b"sorted")
         .unwrap();
     assert_eq!(o.kvs, 80);
-    assert!(o.range.0.starts_with(&encode_bytes(&record_prefix(70))[..8]));
+    let records = encode_bytes(&record_prefix(70));
+    assert!(o.range.0.starts_with(&records[..8]));
     assert!(o.range.1 > o.range.0);
     dst.ingest(&[(b"sorted".to_vec(), Cf::Write)]).unwrap();
 }

@@ -297,7 +297,6 @@ impl Ctx<'_> {
         // The range's files (default and write) download at once; results keep file order.
         let downloads = job.files.iter().map(|&fi| {
             let mut ic = ic.clone();
-            let epoch = epoch.clone();
             let addr = &addr;
             async move {
                 let f = &self.archive.files[fi];
