@@ -2,7 +2,8 @@
 //!
 //! Layering (dependencies point downward only, see `../shared/STYLE.md`):
 //! `codec`/`format` (pure, bytes in and typed values out) ← `storage` (object stores) ←
-//! `archive` (whole archives over storage) ← `cli` (thin front ends).
+//! `archive` (whole archives over storage) ← `cluster` (the embedded TiKV-compatible cluster)
+//! ← `engine` (backup, restore, workload) ← `cli` (thin front ends).
 //! The normative description of every byte lives in `format/` at the repository root; code
 //! cites its rule ids instead of restating it.
 #![deny(unsafe_code)]

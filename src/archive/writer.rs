@@ -110,8 +110,18 @@ impl<'a> SnapshotWriter<'a> {
             rule,
         };
         for (name, must_exist, detail, rule) in [
-            (BACKUPMETA, false, "backupmeta exists: this backup already finished", "LOCK-5"),
-            (LOCK, true, "backup.lock is missing: nothing to resume here", "LOCK-3"),
+            (
+                BACKUPMETA,
+                false,
+                "backupmeta exists: this backup already finished",
+                "LOCK-5",
+            ),
+            (
+                LOCK,
+                true,
+                "backup.lock is missing: nothing to resume here",
+                "LOCK-3",
+            ),
             (
                 CHECKPOINT_META,
                 true,

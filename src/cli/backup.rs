@@ -1,6 +1,8 @@
 //! `brtool backup full|db|table` with BR's flags, and `brtool restore full|db|table`.
 
-use super::common::{open_storage, parse_ts_flag, runtime, CrypterArgs, Outcome, PdArgs, StderrProgress};
+use super::common::{
+    open_storage, parse_ts_flag, runtime, CrypterArgs, Outcome, PdArgs, StderrProgress,
+};
 use crate::archive::sst_writer::SstCompression;
 use crate::engine::backup::{run_backup, BackupOptions, BackupSummary};
 use crate::engine::filter::TableFilter;
@@ -101,7 +103,10 @@ fn filter_of(kind: &str, c: &CommonArgs) -> anyhow::Result<TableFilter> {
         }
         _ => {
             let db = c.db.as_deref().ok_or_else(|| anyhow!("--db is required"))?;
-            let t = c.table.as_deref().ok_or_else(|| anyhow!("--table is required"))?;
+            let t = c
+                .table
+                .as_deref()
+                .ok_or_else(|| anyhow!("--table is required"))?;
             Ok(TableFilter::table(db, t))
         }
     }
@@ -158,17 +163,30 @@ pub fn run_backup_cmd(scope: Scope<BackupArgs>) -> Outcome {
     let filter = filter_of(kind, &a.common)?;
     let compression = SstCompression::parse(&a.compression)
         .filter(|c| *c != SstCompression::None)
-        .ok_or_else(|| anyhow!("--compression {:?}: expected zstd, lz4 or snappy", a.compression))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "--compression {:?}: expected zstd, lz4 or snappy",
+                a.compression
+            )
+        })?;
     let mut opts = BackupOptions::new(&a.common.storage);
     opts.filter = filter;
-    opts.backup_ts = a.backupts.as_deref().map(|v| parse_ts_flag("--backupts", v)).transpose()?;
+    opts.backup_ts = a
+        .backupts
+        .as_deref()
+        .map(|v| parse_ts_flag("--backupts", v))
+        .transpose()?;
     opts.compression = compression;
     opts.compression_level = a.compression_level;
     opts.cipher = a.common.crypter.cipher()?;
     opts.rate_limit = a.ratelimit.saturating_mul(1 << 20);
     opts.concurrency = a.common.concurrency.max(1);
     opts.checksum = a.common.checksum;
-    opts.meta_version = if a.use_backupmeta_v2 { MetaVersion::V2 } else { MetaVersion::V1 };
+    opts.meta_version = if a.use_backupmeta_v2 {
+        MetaVersion::V2
+    } else {
+        MetaVersion::V1
+    };
     opts.gc_ttl_secs = a.gcttl;
     let storage = open_storage(&a.common.storage)?;
     runtime()?.block_on(async move {
@@ -187,8 +205,12 @@ pub fn run_restore_cmd(scope: Scope<RestoreArgs>) -> Outcome {
     opts.cipher = a.common.crypter.cipher()?;
     opts.concurrency = a.common.concurrency.max(1) as usize;
     opts.checksum = a.common.checksum;
-    opts.on_existing = ExistingPolicy::parse(&a.on_existing)
-        .ok_or_else(|| anyhow!("--on-existing {:?}: expected fail or replace", a.on_existing))?;
+    opts.on_existing = ExistingPolicy::parse(&a.on_existing).ok_or_else(|| {
+        anyhow!(
+            "--on-existing {:?}: expected fail or replace",
+            a.on_existing
+        )
+    })?;
     let storage = open_storage(&a.common.storage)?;
     runtime()?.block_on(async move {
         let client = a.common.pd.connect().await?;

@@ -64,8 +64,16 @@ pub fn run(cmd: ClusterCommand) -> Outcome {
                 let running = RunningCluster::start(cfg)
                     .await
                     .with_context(|| format!("starting the cluster in {}", a.dir.display()))?;
-                println!("cluster serving at {} (data in {})", running.pd_addr(), a.dir.display());
-                println!("use --pd {} or --pd local://{}", running.pd_addr(), a.dir.display());
+                println!(
+                    "cluster serving at {} (data in {})",
+                    running.pd_addr(),
+                    a.dir.display()
+                );
+                println!(
+                    "use --pd {} or --pd local://{}",
+                    running.pd_addr(),
+                    a.dir.display()
+                );
                 let stop = running.stopper();
                 tokio::spawn(async move {
                     let _ = tokio::signal::ctrl_c().await;
@@ -78,7 +86,12 @@ pub fn run(cmd: ClusterCommand) -> Outcome {
             ClusterCommand::Status(pd) => {
                 let c = pd.connect().await?;
                 let s = c.status().await?;
-                println!("cluster {} at {} (data in {})", s.cluster_id, c.addr(), s.data_dir);
+                println!(
+                    "cluster {} at {} (data in {})",
+                    s.cluster_id,
+                    c.addr(),
+                    s.data_dir
+                );
                 println!("current ts {}  regions {}", s.current_ts, s.regions);
                 for st in &s.stores {
                     println!(

@@ -67,8 +67,13 @@ pub struct TableArgs {
 /// Parses `30s`, `2m`, `1h`, `500ms` or plain seconds.
 pub fn parse_duration(flag: &str, v: &str) -> anyhow::Result<Duration> {
     let v = v.trim();
-    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len()));
-    let n: f64 = num.parse().map_err(|_| anyhow!("{flag} {v:?}: expected a number with s, m, h or ms"))?;
+    let (num, unit) = v.split_at(
+        v.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(v.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow!("{flag} {v:?}: expected a number with s, m, h or ms"))?;
     let secs = match unit {
         "" | "s" => n,
         "ms" => n / 1000.0,
@@ -129,9 +134,17 @@ pub fn run_table(cmd: TableCommand) -> Outcome {
             TableCommand::Dump(a) => (a, "dump"),
             TableCommand::Checksum(a) => (a, "checksum"),
         };
-        let ts = a.ts.as_deref().map(|v| parse_ts_flag("--ts", v)).transpose()?.unwrap_or(0);
+        let ts =
+            a.ts.as_deref()
+                .map(|v| parse_ts_flag("--ts", v))
+                .transpose()?
+                .unwrap_or(0);
         let c = a.pd.connect().await?;
-        let table = || a.table.clone().ok_or_else(|| anyhow!("--table is required"));
+        let table = || {
+            a.table
+                .clone()
+                .ok_or_else(|| anyhow!("--table is required"))
+        };
         let r: anyhow::Result<()> = async {
             match what {
                 "list" => {
@@ -144,7 +157,10 @@ pub fn run_table(cmd: TableCommand) -> Outcome {
                 }
                 _ => {
                     let (sum, _) = tables::checksum(&c, &a.db, &table()?, ts).await?;
-                    println!("{:#018x} {} {}", sum.crc64xor, sum.total_kvs, sum.total_bytes);
+                    println!(
+                        "{:#018x} {} {}",
+                        sum.crc64xor, sum.total_kvs, sum.total_bytes
+                    );
                 }
             }
             Ok(())

@@ -8,7 +8,9 @@ use super::error::{ClusterError, Result};
 use super::server::{read_addr_file, ClusterConfig, RunningCluster};
 use super::Region;
 use crate::proto::backup::backup_client::BackupClient;
-use crate::proto::brkitpb::{self, admin_client::AdminClient, catalog_client::CatalogClient, kv_client::KvClient};
+use crate::proto::brkitpb::{
+    self, admin_client::AdminClient, catalog_client::CatalogClient, kv_client::KvClient,
+};
 use crate::proto::import_sstpb::import_sst_client::ImportSstClient;
 use crate::proto::pdpb::{self, pd_client::PdClient};
 use std::collections::HashMap;
@@ -166,7 +168,10 @@ impl ClusterClient {
             .into_inner();
         check_header(r.header.as_ref())?;
         let t = r.timestamp.unwrap_or_default();
-        Ok(crate::codec::tso::compose(t.physical as u64, t.logical as u64))
+        Ok(crate::codec::tso::compose(
+            t.physical as u64,
+            t.logical as u64,
+        ))
     }
 
     pub async fn stores(&self) -> Result<Vec<StoreInfo>> {
@@ -517,12 +522,18 @@ impl ClusterClient {
     /// The Backup service of a store, and its address.
     pub async fn backup_client(&self, store_id: u64) -> Result<(String, BackupClient<Channel>)> {
         let (a, ch) = self.store_channel(store_id).await?;
-        Ok((a, BackupClient::new(ch).max_decoding_message_size(MAX_MESSAGE)))
+        Ok((
+            a,
+            BackupClient::new(ch).max_decoding_message_size(MAX_MESSAGE),
+        ))
     }
 
     /// The ImportSST service of a store, and its address.
     pub async fn import_client(&self, store_id: u64) -> Result<(String, ImportSstClient<Channel>)> {
         let (a, ch) = self.store_channel(store_id).await?;
-        Ok((a, ImportSstClient::new(ch).max_decoding_message_size(MAX_MESSAGE)))
+        Ok((
+            a,
+            ImportSstClient::new(ch).max_decoding_message_size(MAX_MESSAGE),
+        ))
     }
 }

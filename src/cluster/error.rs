@@ -51,7 +51,10 @@ pub fn describe_region_error(e: &errorpb::Error) -> String {
         );
     }
     if let Some(n) = &e.not_leader {
-        return format!("region {} not led by this store: {}", n.region_id, e.message);
+        return format!(
+            "region {} not led by this store: {}",
+            n.region_id, e.message
+        );
     }
     if let Some(n) = &e.region_not_found {
         return format!("region {} not found: {}", n.region_id, e.message);

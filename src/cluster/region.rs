@@ -77,7 +77,7 @@ impl Region {
 
     /// From the wire; `leader` names the leader peer (else the first peer).
     pub fn from_proto(r: &metapb::Region, leader: Option<&metapb::Peer>) -> Region {
-        let e = r.region_epoch.clone().unwrap_or_default();
+        let e = r.region_epoch.unwrap_or_default();
         let p = leader
             .cloned()
             .or_else(|| r.peers.first().cloned())

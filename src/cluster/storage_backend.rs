@@ -41,15 +41,21 @@ pub fn url_of(b: &StorageBackend) -> Result<String, StorageError> {
     }
 }
 
+/// An open storage and its backend name.
+type Opened = (Arc<dyn Storage>, &'static str);
+
 /// Open storages by URL, shared by a store's requests.
 #[derive(Debug, Default)]
 pub struct StorageCache {
-    open: Mutex<HashMap<String, (Arc<dyn Storage>, &'static str)>>,
+    open: Mutex<HashMap<String, Opened>>,
 }
 
 impl StorageCache {
     /// The storage and its backend name (for NAME-1/NAME-2) for a request's backend.
-    pub fn get(&self, b: &StorageBackend) -> Result<(Arc<dyn Storage>, &'static str), StorageError> {
+    pub fn get(
+        &self,
+        b: &StorageBackend,
+    ) -> Result<(Arc<dyn Storage>, &'static str), StorageError> {
         let url = url_of(b)?;
         if let Some(s) = self.open.lock().unwrap().get(&url) {
             return Ok(s.clone());
@@ -67,7 +73,8 @@ mod tests {
 
     #[test]
     fn url_round_trips_through_the_backend_message() {
-        let url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&access-key=A&secret-access-key=B";
+        let url =
+            "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&access-key=A&secret-access-key=B";
         let b = to_backend(url).unwrap();
         assert_eq!(url_of(&b).unwrap(), url);
         match b.backend {

@@ -39,3 +39,13 @@ pub enum EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl EngineError {
+    /// A JSON document (`what`) that does not parse or serialise.
+    pub fn json(what: impl Into<String>, e: impl std::fmt::Display) -> EngineError {
+        EngineError::Json {
+            context: what.into(),
+            detail: e.to_string(),
+        }
+    }
+}

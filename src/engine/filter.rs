@@ -29,7 +29,9 @@ pub struct TableFilter {
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
     match (pattern.first(), text.first()) {
         (None, None) => true,
-        (Some(b'*'), _) => glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..])),
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+        }
         (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
         (Some(b'['), Some(c)) => {
             let Some(close) = pattern.iter().position(|&b| b == b']') else {
@@ -63,14 +65,20 @@ impl TableFilter {
     pub fn parse(patterns: &[String]) -> Result<TableFilter, String> {
         let mut rules = Vec::new();
         let all = ["*.*".to_string()];
-        let list = if patterns.is_empty() { &all[..] } else { patterns };
+        let list = if patterns.is_empty() {
+            &all[..]
+        } else {
+            patterns
+        };
         for p in list {
             let (negate, body) = match p.strip_prefix('!') {
                 Some(b) => (true, b),
                 None => (false, p.as_str()),
             };
             let Some((db, table)) = body.split_once('.') else {
-                return Err(format!("filter {p:?}: expected `db.table` (wildcards allowed)"));
+                return Err(format!(
+                    "filter {p:?}: expected `db.table` (wildcards allowed)"
+                ));
             };
             if db.is_empty() || table.is_empty() {
                 return Err(format!("filter {p:?}: empty database or table pattern"));

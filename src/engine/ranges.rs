@@ -9,9 +9,8 @@ use crate::codec::Result;
 
 /// Every range of `info`, sorted by start key (the workload's checksum ranges, RANGE-4).
 pub fn table_ranges(info: &TableInfo) -> Result<Vec<KeyRange>> {
-    let mut out = crate::engine::workload::checksum_ranges(info).map_err(|e| {
-        crate::codec::CodecError::invalid("TableInfo", e.to_string())
-    })?;
+    let mut out = crate::engine::workload::checksum_ranges(info)
+        .map_err(|e| crate::codec::CodecError::invalid("TableInfo", e.to_string()))?;
     out.sort_by(|a, b| a.start.cmp(&b.start));
     Ok(out)
 }

@@ -177,7 +177,7 @@ fn rows(name: &str, n: u64, rng: &mut Rng) -> anyhow::Result<Vec<SampleRow>> {
             ]
         } else {
             let kind = ["click", "view", "buy"][(r % 3) as usize];
-            let note = if r % 4 == 0 {
+            let note = if r.is_multiple_of(4) {
                 Datum::Null
             } else {
                 Datum::Bytes(format!("note {i}").into_bytes())

@@ -3,20 +3,13 @@
 //! range, every partition; RANGE-*), all from the catalog's TableInfo at that ts.
 
 use crate::cluster::ClusterClient;
+use crate::codec::model::HandleKind;
 use crate::codec::model::{DBInfo, TableInfo};
 use crate::codec::table::{record_range_common, record_range_int};
-use crate::codec::model::HandleKind;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::ranges::table_range_pairs;
 use crate::format::checksum::Checksum;
 use std::io::Write;
-
-fn json_err(what: &str, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what.to_string(),
-        detail: e.to_string(),
-    }
-}
 
 /// The read ts: `ts`, or now when 0.
 async fn read_ts(client: &ClusterClient, ts: u64) -> Result<u64> {
@@ -28,12 +21,16 @@ pub async fn list_tables(client: &ClusterClient, db: &str, ts: u64) -> Result<Ve
     let ts = read_ts(client, ts).await?;
     let (dbs, _) = client.list_schemas(ts).await?;
     for d in &dbs {
-        let info = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let info = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if info.db_name.l == db.to_lowercase() {
             let mut names = d
                 .tables
                 .iter()
-                .map(|t| TableInfo::from_json(t).map(|t| t.name.o).map_err(|e| json_err("TableInfo", e)))
+                .map(|t| {
+                    TableInfo::from_json(t)
+                        .map(|t| t.name.o)
+                        .map_err(|e| EngineError::json("TableInfo", e))
+                })
                 .collect::<Result<Vec<_>>>()?;
             names.sort();
             return Ok(names);
@@ -46,15 +43,20 @@ pub async fn list_tables(client: &ClusterClient, db: &str, ts: u64) -> Result<Ve
 }
 
 /// The TableInfo of `db.table` at `ts`.
-pub async fn find_table(client: &ClusterClient, db: &str, table: &str, ts: u64) -> Result<TableInfo> {
+pub async fn find_table(
+    client: &ClusterClient,
+    db: &str,
+    table: &str,
+    ts: u64,
+) -> Result<TableInfo> {
     let (dbs, _) = client.list_schemas(ts).await?;
     for d in &dbs {
-        let info = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let info = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if info.db_name.l != db.to_lowercase() {
             continue;
         }
         for t in &d.tables {
-            let ti = TableInfo::from_json(t).map_err(|e| json_err("TableInfo", e))?;
+            let ti = TableInfo::from_json(t).map_err(|e| EngineError::json("TableInfo", e))?;
             if ti.name.l == table.to_lowercase() {
                 return Ok(ti);
             }
@@ -67,7 +69,12 @@ pub async fn find_table(client: &ClusterClient, db: &str, table: &str, ts: u64) 
 }
 
 /// ADMIN CHECKSUM TABLE at `ts` (0 = now).
-pub async fn checksum(client: &ClusterClient, db: &str, table: &str, ts: u64) -> Result<(Checksum, u64)> {
+pub async fn checksum(
+    client: &ClusterClient,
+    db: &str,
+    table: &str,
+    ts: u64,
+) -> Result<(Checksum, u64)> {
     let ts = read_ts(client, ts).await?;
     let info = find_table(client, db, table, ts).await?;
     let ranges = table_range_pairs(&info)?;
@@ -75,7 +82,13 @@ pub async fn checksum(client: &ClusterClient, db: &str, table: &str, ts: u64) ->
 }
 
 /// Writes the rows of `db.table` at `ts` (0 = now) as CSV; returns (rows, ts).
-pub async fn dump(client: &ClusterClient, db: &str, table: &str, ts: u64, out: Box<dyn Write + Send>) -> Result<(u64, u64)> {
+pub async fn dump(
+    client: &ClusterClient,
+    db: &str,
+    table: &str,
+    ts: u64,
+    out: Box<dyn Write + Send>,
+) -> Result<(u64, u64)> {
     let ts = read_ts(client, ts).await?;
     let info = find_table(client, db, table, ts).await?;
     let common = matches!(info.handle_kind()?, HandleKind::Common { .. });
@@ -89,10 +102,16 @@ pub async fn dump(client: &ClusterClient, db: &str, table: &str, ts: u64, out: B
     });
     let mut scan_err = None;
     for pid in info.physical_ids() {
-        let r = if common { record_range_common(pid) } else { record_range_int(pid) };
+        let r = if common {
+            record_range_common(pid)
+        } else {
+            record_range_int(pid)
+        };
         let res = client
             .scan(&r.start, &r.end, ts, |k, v| {
-                tx.send((k, v)).map_err(|_| crate::cluster::ClusterError::Invalid("the CSV writer stopped".into()))
+                tx.send((k, v)).map_err(|_| {
+                    crate::cluster::ClusterError::Invalid("the CSV writer stopped".into())
+                })
             })
             .await;
         if let Err(e) = res {
@@ -101,8 +120,13 @@ pub async fn dump(client: &ClusterClient, db: &str, table: &str, ts: u64, out: B
         }
     }
     drop(tx);
-    let (n, flushed) = writer.await.map_err(|e| EngineError::Backup(e.to_string()))?;
-    let n = n.map_err(|e| EngineError::BadOption { flag: "--table", detail: e.to_string() })?;
+    let (n, flushed) = writer
+        .await
+        .map_err(|e| EngineError::Backup(e.to_string()))?;
+    let n = n.map_err(|e| EngineError::BadOption {
+        flag: "--table",
+        detail: e.to_string(),
+    })?;
     flushed?;
     if let Some(e) = scan_err {
         return Err(e.into());

@@ -80,7 +80,12 @@ struct Job {
     pacer: Arc<tokio::sync::Mutex<Pacer>>,
 }
 
-fn error_response(start: Vec<u8>, end: Vec<u8>, msg: String, region: Option<errorpb::Error>) -> BackupResponse {
+fn error_response(
+    start: Vec<u8>,
+    end: Vec<u8>,
+    msg: String,
+    region: Option<errorpb::Error>,
+) -> BackupResponse {
     BackupResponse {
         error: Some(backup::Error {
             msg,
@@ -94,28 +99,43 @@ fn error_response(start: Vec<u8>, end: Vec<u8>, msg: String, region: Option<erro
 
 impl Job {
     /// Backs up one region's part of a range; `Err` only when the store itself is down.
-    async fn region(&self, region: Region, es: Vec<u8>, ee: Vec<u8>) -> Result<BackupResponse, Status> {
+    async fn region(
+        &self,
+        region: Region,
+        es: Vec<u8>,
+        ee: Vec<u8>,
+    ) -> Result<BackupResponse, Status> {
         self.handle.check_up().map_err(|e| status_of(&e))?;
         let (cs, ce) = region.clip(&es, &ee);
         let (raw_s, raw_e) = match (raw_of(&cs), raw_of(&ce)) {
             (Ok(s), Ok(e)) => (s, e),
-            _ => return Ok(error_response(vec![], vec![], format!("region {} has undecodable bounds", region.id), None)),
+            _ => {
+                return Ok(error_response(
+                    vec![],
+                    vec![],
+                    format!("region {} has undecodable bounds", region.id),
+                    None,
+                ))
+            }
         };
         let (tx, mut rx) = mpsc::channel::<BackupFile>(4);
         let store = self.handle.store.clone();
         let opts = self.opts.clone();
-        let tmp = self.state.dir.join("tmp").join(format!("backup-{}", self.handle.id));
+        let tmp = self
+            .state
+            .dir
+            .join("tmp")
+            .join(format!("backup-{}", self.handle.id));
         let reg = region.clone();
         let (bs, be) = (cs.clone(), ce.clone());
         let scan = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&tmp)?;
             store
                 .backup_region(&reg, &bs, &be, &opts, &tmp, &mut |f| {
-                    tx.blocking_send(f).map_err(|_| {
-                        crate::cluster::store::StoreError::Sink {
+                    tx.blocking_send(f)
+                        .map_err(|_| crate::cluster::store::StoreError::Sink {
                             detail: "upload side stopped".into(),
-                        }
-                    })
+                        })
                 })
                 .map_err(ClusterError::from)
         });
@@ -137,8 +157,15 @@ impl Job {
         }
         let scanned = scan.await.map_err(|e| Status::internal(e.to_string()))?;
         let failure = match (scanned, upload_err) {
-            (Err(e), _) => Some(format!("store {}: backing up region {}: {e}", self.handle.id, region.id)),
-            (_, Some(e)) => Some(format!("store {}: uploading to {}: {e}", self.handle.id, self.storage.display_url())),
+            (Err(e), _) => Some(format!(
+                "store {}: backing up region {}: {e}",
+                self.handle.id, region.id
+            )),
+            (_, Some(e)) => Some(format!(
+                "store {}: uploading to {}: {e}",
+                self.handle.id,
+                self.storage.display_url()
+            )),
             _ => None,
         };
         if let Some(msg) = failure {
@@ -188,10 +215,14 @@ impl Job {
             return Ok(error_response(raw_s, raw_e, msg, Some(err)));
         }
         // Fault drill: this store stops after finishing one region (`= store id`).
-        if self.state.failpoint("backup.stop_store_after_region").as_deref()
+        if self
+            .state
+            .failpoint("backup.stop_store_after_region")
+            .as_deref()
             == Some(self.handle.id.to_string().as_str())
         {
-            self.state.set_failpoint("backup.stop_store_after_region", "");
+            self.state
+                .set_failpoint("backup.stop_store_after_region", "");
             let _ = self.state.set_store_up(self.handle.id, false);
         }
         Ok(BackupResponse {
@@ -213,12 +244,21 @@ impl Job {
 impl Backup for BackupService {
     type backupStream = RespStream;
 
-    async fn backup(&self, req: Request<BackupRequest>) -> Result<Response<Self::backupStream>, Status> {
-        let handle = self.state.store(self.store_id).map_err(|e| status_of(&e))?.clone();
+    async fn backup(
+        &self,
+        req: Request<BackupRequest>,
+    ) -> Result<Response<Self::backupStream>, Status> {
+        let handle = self
+            .state
+            .store(self.store_id)
+            .map_err(|e| status_of(&e))?
+            .clone();
         handle.check_up().map_err(|e| status_of(&e))?;
         let req = req.into_inner();
         if req.is_raw_kv {
-            return Err(Status::unimplemented("raw KV backup is not supported by brkit stores"));
+            return Err(Status::unimplemented(
+                "raw KV backup is not supported by brkit stores",
+            ));
         }
         let backend = req
             .storage_backend
@@ -234,12 +274,24 @@ impl Backup for BackupService {
             compression: compression_of(req.compression_type),
             compression_level: req.compression_level,
             cipher: cipher_of(req.cipher_info.as_ref())?,
-            sst_max_size: if req.sst_max_size == 0 { 96 << 20 } else { req.sst_max_size },
+            sst_max_size: if req.sst_max_size == 0 {
+                96 << 20
+            } else {
+                req.sst_max_size
+            },
             backend: backend_name.to_string(),
         };
         let mut ranges = vec![(req.start_key.clone(), req.end_key.clone())];
-        ranges.extend(req.sub_ranges.iter().map(|r| (r.start_key.clone(), r.end_key.clone())));
-        let concurrency = if req.concurrency == 0 { 4 } else { req.concurrency as usize };
+        ranges.extend(
+            req.sub_ranges
+                .iter()
+                .map(|r| (r.start_key.clone(), r.end_key.clone())),
+        );
+        let concurrency = if req.concurrency == 0 {
+            4
+        } else {
+            req.concurrency as usize
+        };
         let job = Arc::new(Job {
             state: self.state.clone(),
             handle,
@@ -273,6 +325,8 @@ impl Backup for BackupService {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }

@@ -24,18 +24,28 @@ pub struct ImportService {
 
 impl ImportService {
     fn handle(&self) -> Result<Arc<StoreHandle>, Status> {
-        let h = self.state.store(self.store_id).map_err(|e| status_of(&e))?.clone();
+        let h = self
+            .state
+            .store(self.store_id)
+            .map_err(|e| status_of(&e))?
+            .clone();
         h.check_up().map_err(|e| status_of(&e))?;
         Ok(h)
     }
 
     /// The region error for a request whose context no longer matches PD, if any.
-    fn region_error(&self, ctx: Option<&crate::proto::kvrpcpb::Context>, ssts: &[import_sstpb::SstMeta]) -> Option<errorpb::Error> {
+    fn region_error(
+        &self,
+        ctx: Option<&crate::proto::kvrpcpb::Context>,
+        ssts: &[import_sstpb::SstMeta],
+    ) -> Option<errorpb::Error> {
         let ctx = ctx?;
         let Some(cur) = self.state.pd.region_by_id(ctx.region_id) else {
             return Some(errorpb::Error {
                 message: format!("region {} not found", ctx.region_id),
-                region_not_found: Some(errorpb::RegionNotFound { region_id: ctx.region_id }),
+                region_not_found: Some(errorpb::RegionNotFound {
+                    region_id: ctx.region_id,
+                }),
                 ..Default::default()
             });
         };
@@ -49,7 +59,7 @@ impl ImportService {
                 ..Default::default()
             });
         }
-        let e = ctx.region_epoch.clone().unwrap_or_default();
+        let e = ctx.region_epoch.unwrap_or_default();
         if e.version != cur.epoch.version || e.conf_ver != cur.epoch.conf_ver {
             return Some(errorpb::Error {
                 message: format!("region {} epoch changed", cur.id),
@@ -85,7 +95,9 @@ impl ImportService {
 }
 
 fn cf_of(name: &str) -> Result<Cf, Status> {
-    Cf::parse(name).ok_or_else(|| Status::invalid_argument(format!("SSTMeta.cf_name {name:?} is not default or write")))
+    Cf::parse(name).ok_or_else(|| {
+        Status::invalid_argument(format!("SSTMeta.cf_name {name:?} is not default or write"))
+    })
 }
 
 #[tonic::async_trait]
@@ -96,12 +108,14 @@ impl ImportSst for ImportService {
     ) -> Result<Response<import_sstpb::DownloadResponse>, Status> {
         let h = self.handle()?;
         let r = req.into_inner();
-        let sst = r.sst.clone().ok_or_else(|| Status::invalid_argument("DownloadRequest.sst is missing"))?;
+        let sst = r
+            .sst
+            .clone()
+            .ok_or_else(|| Status::invalid_argument("DownloadRequest.sst is missing"))?;
         let cf = cf_of(&sst.cf_name)?;
-        let backend = r
-            .storage_backend
-            .as_ref()
-            .ok_or_else(|| Status::invalid_argument("DownloadRequest.storage_backend is missing"))?;
+        let backend = r.storage_backend.as_ref().ok_or_else(|| {
+            Status::invalid_argument("DownloadRequest.storage_backend is missing")
+        })?;
         let (storage, _) = self
             .storages
             .get(backend)
@@ -190,7 +204,9 @@ impl ImportSst for ImportService {
         let h = self.handle()?;
         let r = req.into_inner();
         if let Some(error) = self.region_error(r.context.as_ref(), &r.ssts) {
-            return Ok(Response::new(import_sstpb::IngestResponse { error: Some(error) }));
+            return Ok(Response::new(import_sstpb::IngestResponse {
+                error: Some(error),
+            }));
         }
         let staged = r
             .ssts

@@ -53,7 +53,11 @@ impl Kv for KvService {
     ) -> Result<Response<Self::ScanStream>, Status> {
         let r = req.into_inner();
         let range = r.range.unwrap_or_default();
-        let batch = if r.batch_size == 0 { 1024 } else { r.batch_size as usize };
+        let batch = if r.batch_size == 0 {
+            1024
+        } else {
+            r.batch_size as usize
+        };
         let key_only = r.key_only;
         let st = self.state.clone();
         let version = if r.version == 0 {
@@ -96,7 +100,11 @@ impl Kv for KvService {
         let r = req.into_inner();
         let st = self.state.clone();
         let c = tokio::task::spawn_blocking(move || {
-            let version = if r.version == 0 { st.read_ts()? } else { r.version };
+            let version = if r.version == 0 {
+                st.read_ts()?
+            } else {
+                r.version
+            };
             let ranges: Vec<_> = r.ranges.into_iter().map(|k| (k.start, k.end)).collect();
             let rules: Vec<_> = r
                 .rules

@@ -2,8 +2,8 @@
 //! (the `--pd` address), and each store's Backup and ImportSST services on its own port (the
 //! store address PD reports), all in one process over one directory:
 //! `DIR/pd/` (placement), `DIR/store-N/` (RocksDB per store), `DIR/cluster.addr` (the PD
-//! address while `brtool cluster start` runs). RocksDB's own LOCK keeps a second process off
-//! the same stores.
+//! address while `brtool cluster start` runs), `DIR/cluster.lock` (held by the one process that
+//! runs the cluster; RocksDB's own LOCK guards each store as well).
 
 mod admin_service;
 mod backup_service;
@@ -18,7 +18,9 @@ use super::pd::Placement;
 use super::storage_backend::StorageCache;
 use super::store::Store;
 use crate::proto::backup::backup_server::BackupServer;
-use crate::proto::brkitpb::{admin_server::AdminServer, catalog_server::CatalogServer, kv_server::KvServer};
+use crate::proto::brkitpb::{
+    admin_server::AdminServer, catalog_server::CatalogServer, kv_server::KvServer,
+};
 use crate::proto::import_sstpb::import_sst_server::ImportSstServer;
 use crate::proto::pdpb::pd_server::PdServer;
 use state::ClusterState;
@@ -33,6 +35,8 @@ pub use backup_service::{cipher_of, compression_of};
 
 /// The file a running server records its PD address in.
 pub const ADDR_FILE: &str = "cluster.addr";
+/// The file a running cluster holds locked.
+pub const LOCK_FILE: &str = "cluster.lock";
 /// Default number of stores.
 pub const DEFAULT_STORES: u32 = 3;
 /// PD's default region-max-size (TiKV coprocessor): 144 MiB since 6.x; split at 96 MiB.
@@ -90,6 +94,8 @@ pub fn status_of(e: &ClusterError) -> tonic::Status {
 
 /// A cluster serving on loopback.
 pub struct RunningCluster {
+    /// Held (flock) while the cluster runs.
+    _lock: std::fs::File,
     pd_addr: SocketAddr,
     state: Arc<ClusterState>,
     shutdown: watch::Sender<bool>,
@@ -116,20 +122,39 @@ impl RunningCluster {
     /// Opens (bootstrapping if new) the cluster in `cfg.dir` and starts serving.
     pub async fn start(cfg: ClusterConfig) -> Result<RunningCluster> {
         std::fs::create_dir_all(&cfg.dir)?;
+        // One process per cluster directory: PD's state file and the stores stay single-owner.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(cfg.dir.join(LOCK_FILE))?;
+        if lock.try_lock().is_err() {
+            return Err(ClusterError::Store(super::store::StoreError::Busy {
+                path: cfg.dir.clone(),
+            }));
+        }
         let dir = cfg.dir.clone();
         let stores_n = cfg.stores;
         let (pd, stores) = tokio::task::spawn_blocking(move || -> Result<_> {
             let pd = Placement::open_or_bootstrap(&dir.join("pd"), stores_n)?;
             let mut stores = Vec::new();
             for s in pd.stores() {
-                stores.push(Arc::new(Store::open(&dir.join(format!("store-{}", s.id)), s.id)?));
+                stores.push(Arc::new(Store::open(
+                    &dir.join(format!("store-{}", s.id)),
+                    s.id,
+                )?));
             }
             Ok((pd, stores))
         })
         .await
         .map_err(|e| ClusterError::Invalid(e.to_string()))??;
         let _ = std::fs::remove_dir_all(cfg.dir.join("tmp"));
-        let state = Arc::new(ClusterState::new(cfg.dir.clone(), pd, stores, cfg.region_split_bytes));
+        let state = Arc::new(ClusterState::new(
+            cfg.dir.clone(),
+            pd,
+            stores,
+            cfg.region_split_bytes,
+        ));
         let (shutdown, stop) = watch::channel(false);
         let storages = Arc::new(StorageCache::default());
         let mut tasks = Vec::new();
@@ -162,11 +187,15 @@ impl RunningCluster {
         let l = TcpListener::bind((cfg.host.as_str(), cfg.pd_port)).await?;
         let pd_addr = l.local_addr()?;
         let router = tonic::transport::Server::builder()
-            .add_service(PdServer::new(pd_service::PdService { state: state.clone() }))
+            .add_service(PdServer::new(pd_service::PdService {
+                state: state.clone(),
+            }))
             .add_service(
-                KvServer::new(kv_service::KvService { state: state.clone() })
-                    .max_decoding_message_size(crate::cluster::client::MAX_MESSAGE)
-                    .max_encoding_message_size(crate::cluster::client::MAX_MESSAGE),
+                KvServer::new(kv_service::KvService {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(crate::cluster::client::MAX_MESSAGE)
+                .max_encoding_message_size(crate::cluster::client::MAX_MESSAGE),
             )
             .add_service(
                 CatalogServer::new(catalog_service::CatalogService {
@@ -189,6 +218,7 @@ impl RunningCluster {
         };
         tracing::info!(%pd_addr, dir = %cfg.dir.display(), "cluster serving");
         Ok(RunningCluster {
+            _lock: lock,
             pd_addr,
             state,
             shutdown,

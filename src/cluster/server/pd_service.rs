@@ -41,7 +41,10 @@ fn region_info(r: &crate::cluster::Region) -> pdpb::RegionInfo {
 
 #[tonic::async_trait]
 impl Pd for PdService {
-    async fn tso(&self, req: Request<pdpb::TsoRequest>) -> Result<Response<pdpb::TsoResponse>, Status> {
+    async fn tso(
+        &self,
+        req: Request<pdpb::TsoRequest>,
+    ) -> Result<Response<pdpb::TsoResponse>, Status> {
         let count = req.get_ref().count;
         let ts = self.blocking(move |s| s.tso(count)).await?;
         Ok(Response::new(pdpb::TsoResponse {

@@ -52,6 +52,12 @@ impl StoreHandle {
     }
 }
 
+/// A raw [start, end).
+type RawRange = (Vec<u8>, Vec<u8>);
+
+/// A region and the raw [start, end) of a request inside it.
+type RawPiece = (Region, Vec<u8>, Vec<u8>);
+
 /// Everything the services share.
 pub struct ClusterState {
     pub dir: PathBuf,
@@ -85,7 +91,12 @@ pub fn raw_of(encoded: &[u8]) -> Result<Vec<u8>> {
 }
 
 impl ClusterState {
-    pub fn new(dir: PathBuf, pd: Placement, stores: Vec<Arc<Store>>, region_max_bytes: u64) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        pd: Placement,
+        stores: Vec<Arc<Store>>,
+        region_max_bytes: u64,
+    ) -> Self {
         let stores = stores
             .into_iter()
             .map(|s| {
@@ -246,7 +257,7 @@ impl ClusterState {
     }
 
     /// Regions overlapping raw [start, end) with the raw intersection of each.
-    fn raw_pieces(&self, start: &[u8], end: &[u8]) -> Result<Vec<(Region, Vec<u8>, Vec<u8>)>> {
+    fn raw_pieces(&self, start: &[u8], end: &[u8]) -> Result<Vec<RawPiece>> {
         let (es, ee) = (enc(start), enc(end));
         let mut out = Vec::new();
         for r in self.pd.regions_in(&es, &ee) {
@@ -290,8 +301,7 @@ impl ClusterState {
         let _g = self.moves.read().unwrap();
         // Each store sums its own pieces on its own thread (as TiKV stores do in parallel);
         // the aggregate is order-independent (XOR and sums, CSUM-2).
-        type Pieces = Vec<(Vec<u8>, Vec<u8>)>;
-        let mut by_store: Vec<(Arc<StoreHandle>, Pieces)> = Vec::new();
+        let mut by_store: Vec<(Arc<StoreHandle>, Vec<RawRange>)> = Vec::new();
         for (s, e) in ranges {
             for (r, cs, ce) in self.raw_pieces(s, e)? {
                 let h = self.store(r.leader_store)?;
@@ -360,7 +370,10 @@ impl MetaKv for ClusterState {
         Ok(out)
     }
 
-    fn commit(&self, muts: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> std::result::Result<u64, CatalogError> {
+    fn commit(
+        &self,
+        muts: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ) -> std::result::Result<u64, CatalogError> {
         let muts = muts
             .into_iter()
             .map(|(key, value)| Mutation { key, value })

@@ -12,9 +12,11 @@ use std::path::PathBuf;
 pub enum StoreError {
     /// Another opener (another process, or another `Store` in this one) holds RocksDB's `LOCK`.
     #[error(
-        "store directory {} is in use by another process (RocksDB LOCK is held): a cluster \
-         server is probably running on it; reach it with `--pd 127.0.0.1:PORT` (the address is \
-         recorded in the cluster directory) instead of opening the directory directly",
+        "store directory {} is in use by another process (RocksDB LOCK is held). If a `brtool \
+         cluster start` server runs on it, reach it with `--pd 127.0.0.1:PORT` (recorded in the \
+         cluster directory's cluster.addr); if another brtool command opened it in-process, wait \
+         for it, or run `brtool cluster start --dir <cluster dir>` so several commands can share \
+         the cluster",
         path.display()
     )]
     Busy { path: PathBuf },

@@ -67,7 +67,11 @@ impl Coverage {
                 continue;
             }
             if ds.as_slice() > cur.as_slice() {
-                let stop = if !end.is_empty() && end < ds.as_slice() { end } else { ds };
+                let stop = if !end.is_empty() && end < ds.as_slice() {
+                    end
+                } else {
+                    ds
+                };
                 out.push((cur.clone(), stop.to_vec()));
             }
             if de.is_empty() {
@@ -96,7 +100,10 @@ mod tests {
         c.add(b"m", b"");
         assert_eq!(
             c.gaps(b"a", b"z"),
-            vec![(b"a".to_vec(), b"c".to_vec()), (b"f".to_vec(), b"m".to_vec())]
+            vec![
+                (b"a".to_vec(), b"c".to_vec()),
+                (b"f".to_vec(), b"m".to_vec())
+            ]
         );
         c.add(b"a", b"c");
         c.add(b"f", b"m");

@@ -19,7 +19,9 @@ use crate::cluster::storage_backend::to_backend;
 use crate::cluster::ClusterClient;
 use crate::engine::error::{EngineError, Result};
 use crate::engine::filter::TableFilter;
-use crate::format::backupmeta::{data_file_from_pb, DataFile, MetaVersion, RootHeader, SchemaEntry};
+use crate::format::backupmeta::{
+    data_file_from_pb, DataFile, MetaVersion, RootHeader, SchemaEntry,
+};
 use crate::format::checksum::Checksum;
 use crate::format::crypto::Cipher;
 use crate::proto::backup::{self as pb, BackupRequest, CipherInfo, RawRange};
@@ -74,7 +76,7 @@ impl BackupOptions {
         }
     }
 
-    /// The options a resumed backup must share with the failed one.
+    /// LOCK-8: the options a resumed backup must share with the failed one.
     fn config_hash(&self, filter_desc: &str) -> String {
         let text = format!(
             "{filter_desc}|{:?}|{}|{:?}|{:?}",
@@ -137,10 +139,43 @@ pub async fn run_backup(
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     let resume = checkpoint::read_meta(storage.as_ref()).await?;
-    let mut writer = match &resume {
-        Some(_) => SnapshotWriter::resume(storage.as_ref(), opts.meta_version, opts.cipher.clone()).await?,
-        None => SnapshotWriter::create(storage.as_ref(), opts.meta_version, opts.cipher.clone()).await?,
+    let writer = match &resume {
+        Some(_) => {
+            SnapshotWriter::resume(storage.as_ref(), opts.meta_version, opts.cipher.clone()).await?
+        }
+        None => {
+            SnapshotWriter::create(storage.as_ref(), opts.meta_version, opts.cipher.clone()).await?
+        }
     };
+    // Only one backup may write this path at a time, also while resuming.
+    let lock_id: u64 = rand::random();
+    checkpoint::take_lock(storage.as_ref(), lock_id, false).await?;
+    let r = run_locked(
+        client,
+        storage.clone(),
+        writer,
+        opts,
+        resume,
+        lock_id,
+        progress,
+        started,
+    )
+    .await;
+    checkpoint::release_lock(storage.as_ref()).await;
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_locked(
+    client: &ClusterClient,
+    storage: Arc<dyn Storage>,
+    mut writer: SnapshotWriter<'_>,
+    opts: &BackupOptions,
+    resume: Option<CheckpointMeta>,
+    lock_id: u64,
+    progress: &dyn Progress,
+    started: Instant,
+) -> Result<BackupSummary> {
     let backup_ts = match (&resume, opts.backup_ts) {
         (Some(m), _) => m.backup_ts,
         (None, Some(ts)) => ts,
@@ -159,14 +194,32 @@ pub async fn run_backup(
         let c = client.clone();
         let id = service_id.clone();
         let ttl = opts.gc_ttl_secs;
+        let st = storage.clone();
         tokio::spawn(async move {
+            let mut last_lock = Instant::now();
             loop {
-                tokio::time::sleep(Duration::from_secs((ttl / 3).max(1) as u64)).await;
-                let _ = c.update_service_safepoint(&id, ttl, backup_ts.saturating_sub(1)).await;
+                tokio::time::sleep(Duration::from_secs((ttl / 3).clamp(1, 30) as u64)).await;
+                let _ = c
+                    .update_service_safepoint(&id, ttl, backup_ts.saturating_sub(1))
+                    .await;
+                if last_lock.elapsed() > Duration::from_secs(60) {
+                    let _ = checkpoint::take_lock(st.as_ref(), lock_id, true).await;
+                    last_lock = Instant::now();
+                }
             }
         })
     };
-    let result = backup_body(client, storage.as_ref(), &mut writer, opts, backup_ts, &service_id, resume.as_ref(), progress).await;
+    let result = backup_body(
+        client,
+        storage.as_ref(),
+        &mut writer,
+        opts,
+        backup_ts,
+        &service_id,
+        resume.as_ref(),
+        progress,
+    )
+    .await;
     keeper.abort();
     let mut summary = match result {
         Ok(s) => s,
@@ -186,7 +239,12 @@ pub async fn run_backup(
     summary.elapsed = started.elapsed();
     progress.note(&format!(
         "backup finished: {} tables, {} files, {} KVs, {} logical bytes, {} stored bytes in {:.2?}",
-        summary.tables, summary.files, summary.kvs, summary.logical_bytes, summary.stored_bytes, summary.elapsed
+        summary.tables,
+        summary.files,
+        summary.kvs,
+        summary.logical_bytes,
+        summary.stored_bytes,
+        summary.elapsed
     ));
     Ok(summary)
 }
@@ -225,7 +283,10 @@ async fn backup_body(
             .await?
         }
     }
-    let ranges: Vec<(Vec<u8>, Vec<u8>)> = tables.iter().flat_map(|t| t.ranges.iter().cloned()).collect();
+    let ranges: Vec<(Vec<u8>, Vec<u8>)> = tables
+        .iter()
+        .flat_map(|t| t.ranges.iter().cloned())
+        .collect();
     let mut summary = BackupSummary {
         backup_ts,
         tables: tables.len(),
@@ -244,7 +305,10 @@ async fn backup_body(
     let started = Instant::now();
     let mut round = 0;
     loop {
-        let gaps: Vec<(Vec<u8>, Vec<u8>)> = ranges.iter().flat_map(|(s, e)| coverage.gaps(s, e)).collect();
+        let gaps: Vec<(Vec<u8>, Vec<u8>)> = ranges
+            .iter()
+            .flat_map(|(s, e)| coverage.gaps(s, e))
+            .collect();
         if gaps.is_empty() {
             break;
         }
@@ -258,7 +322,10 @@ async fn backup_body(
         }
         if round > 0 {
             summary.retried_pieces += gaps.len() as u64;
-            progress.note(&format!("retrying {} ranges after region errors (round {round})", gaps.len()));
+            progress.note(&format!(
+                "retrying {} ranges after region errors (round {round})",
+                gaps.len()
+            ));
             tokio::time::sleep(Duration::from_millis(100 * round as u64)).await;
         }
         round += 1;
@@ -293,9 +360,14 @@ async fn backup_body(
     if opts.checksum {
         // A few tables at once: each one keeps only the stores holding its regions busy.
         use futures::StreamExt;
-        let mut gots = futures::stream::iter(tables.iter())
-            .map(|t| client.checksum(&t.ranges, backup_ts, &[]))
-            .buffered(CHECKSUM_TABLES_AT_ONCE);
+        let futs: Vec<_> = tables
+            .iter()
+            .map(|t| {
+                let (c, ranges) = (client.clone(), t.ranges.clone());
+                async move { c.checksum(&ranges, backup_ts, &[]).await }
+            })
+            .collect();
+        let mut gots = futures::stream::iter(futs).buffered(CHECKSUM_TABLES_AT_ONCE);
         for (t, sum) in tables.iter().zip(&sums) {
             let got = gots
                 .next()
@@ -351,7 +423,10 @@ async fn one_round(
     gaps: &[(Vec<u8>, Vec<u8>)],
     started: Instant,
 ) -> RoundResult {
-    let mut out = RoundResult { done: vec![], fatal: None };
+    let mut out = RoundResult {
+        done: vec![],
+        fatal: None,
+    };
     let stores = match client.stores().await {
         Ok(s) => s,
         Err(e) => {
@@ -399,7 +474,8 @@ async fn one_round(
             .collect(),
         sst_max_size: opts.sst_max_size,
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::result::Result<pb::BackupResponse, EngineError>>(64);
+    let (tx, mut rx) =
+        tokio::sync::mpsc::channel::<std::result::Result<pb::BackupResponse, EngineError>>(64);
     for s in stores {
         let c = client.clone();
         let req = req.clone();
@@ -412,7 +488,11 @@ async fn one_round(
                     .await
                     .map_err(|st| store_failed(s.id, &addr, &st))?
                     .into_inner();
-                while let Some(r) = stream.message().await.map_err(|st| store_failed(s.id, &addr, &st))? {
+                while let Some(r) = stream
+                    .message()
+                    .await
+                    .map_err(|st| store_failed(s.id, &addr, &st))?
+                {
                     if tx.send(Ok(r)).await.is_err() {
                         break;
                     }
@@ -468,9 +548,20 @@ async fn one_round(
     out
 }
 
-async fn flush(storage: &dyn Storage, opts: &BackupOptions, pending: &mut Vec<DoneRange>, started: Instant) -> Result<()> {
+async fn flush(
+    storage: &dyn Storage,
+    opts: &BackupOptions,
+    pending: &mut Vec<DoneRange>,
+    started: Instant,
+) -> Result<()> {
     let batch = std::mem::take(pending);
-    checkpoint::append(storage, &opts.cipher, &batch, started.elapsed().as_nanos() as u64).await
+    checkpoint::append(
+        storage,
+        &opts.cipher,
+        &batch,
+        started.elapsed().as_nanos() as u64,
+    )
+    .await
 }
 
 fn store_failed(id: u64, addr: &str, st: &tonic::Status) -> EngineError {

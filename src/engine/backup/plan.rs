@@ -26,13 +26,6 @@ impl PlannedTable {
     }
 }
 
-fn json_err(what: String, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what,
-        detail: e.to_string(),
-    }
-}
-
 /// Selects tables; returns them, the JSON of selected databases without tables, and a
 /// description of the selection (for the checkpoint's config hash).
 pub fn plan_tables(
@@ -42,11 +35,13 @@ pub fn plan_tables(
     let mut tables = Vec::new();
     let mut empty = Vec::new();
     for d in dbs {
-        let db: DBInfo = DBInfo::from_json(&d.db_info).map_err(|e| json_err("a database's DBInfo".into(), e))?;
+        let db: DBInfo = DBInfo::from_json(&d.db_info)
+            .map_err(|e| EngineError::json("a database's DBInfo", e))?;
         let db_name = db.db_name.o.clone();
         let mut any = false;
         for t in &d.tables {
-            let info = TableInfo::from_json(t).map_err(|e| json_err(format!("a TableInfo in database {db_name}"), e))?;
+            let info = TableInfo::from_json(t)
+                .map_err(|e| EngineError::json(format!("a TableInfo in database {db_name}"), e))?;
             if !filter.matches_table(&db_name, &info.name.o) {
                 continue;
             }

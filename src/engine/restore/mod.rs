@@ -144,7 +144,11 @@ async fn restore_tables(
         for group in plan::file_groups(archive, &t.files) {
             let first: &DataFile = &archive.files[group[0]];
             let start = rewrite_raw_key(&t.rules, &first.start_key).ok_or_else(|| {
-                restore_err(format!("file {} is outside table {}", first.name, t.display_name()))
+                restore_err(format!(
+                    "file {} is outside table {}",
+                    first.name,
+                    t.display_name()
+                ))
             })?;
             let end = if first.end_key.is_empty() {
                 Vec::new()
@@ -254,7 +258,11 @@ impl Ctx<'_> {
     async fn restore_job(&self, job: &Job) -> Result<(usize, u64)> {
         let t = &self.tables[job.table];
         let es = encode_bytes(&job.start);
-        let ee = if job.end.is_empty() { vec![] } else { encode_bytes(&job.end) };
+        let ee = if job.end.is_empty() {
+            vec![]
+        } else {
+            encode_bytes(&job.end)
+        };
         let mut pending = vec![(es, ee)];
         let mut bytes = 0;
         let mut attempts = 0;
@@ -303,7 +311,9 @@ impl Ctx<'_> {
                 let rule = rules
                     .iter()
                     .find(|w| f.start_key.starts_with(&w.old_prefix))
-                    .ok_or_else(|| restore_err(format!("no rewrite rule covers file {}", f.name)))?;
+                    .ok_or_else(|| {
+                        restore_err(format!("no rewrite rule covers file {}", f.name))
+                    })?;
                 let meta = SstMeta {
                     uuid: uuid::Uuid::new_v4().as_bytes().to_vec(),
                     range: Some(isst::Range {
@@ -333,10 +343,20 @@ impl Ctx<'_> {
                         cipher_iv: f.cipher_iv.clone(),
                     })
                     .await
-                    .map_err(|s| restore_err(format!("store {} at {addr}: download of {}: {}", r.leader_store, f.name, s.message())))?
+                    .map_err(|s| {
+                        restore_err(format!(
+                            "store {} at {addr}: download of {}: {}",
+                            r.leader_store,
+                            f.name,
+                            s.message()
+                        ))
+                    })?
                     .into_inner();
                 if let Some(e) = resp.error {
-                    return Err(restore_err(format!("store {} at {addr}: {}", r.leader_store, e.message)));
+                    return Err(restore_err(format!(
+                        "store {} at {addr}: {}",
+                        r.leader_store, e.message
+                    )));
                 }
                 Ok::<_, EngineError>((f.size, (!resp.is_empty).then_some(meta)))
             }
@@ -360,7 +380,13 @@ impl Ctx<'_> {
                 ssts: metas,
             })
             .await
-            .map_err(|s| restore_err(format!("store {} at {addr}: ingest: {}", r.leader_store, s.message())))?
+            .map_err(|s| {
+                restore_err(format!(
+                    "store {} at {addr}: ingest: {}",
+                    r.leader_store,
+                    s.message()
+                ))
+            })?
             .into_inner();
         if let Some(e) = resp.error {
             tracing::info!(region = r.id, err = %crate::cluster::error::describe_region_error(&e), "ingest hit a region error; retrying");

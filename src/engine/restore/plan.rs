@@ -56,13 +56,6 @@ impl RestoreTable {
     }
 }
 
-fn json_err(what: String, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what,
-        detail: e.to_string(),
-    }
-}
-
 /// The archive's tables the filter selects.
 pub fn select(
     archive: &SnapshotArchive,
@@ -105,7 +98,8 @@ pub fn select(
 
 /// The archive JSON with every id the target allocates cleared.
 fn with_ids_cleared(json: &[u8], what: &str) -> Result<Vec<u8>> {
-    let mut v: serde_json::Value = serde_json::from_slice(json).map_err(|e| json_err(what.into(), e))?;
+    let mut v: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| EngineError::json(what, e))?;
     v["id"] = 0.into();
     if let Some(defs) = v
         .get_mut("partition")
@@ -116,23 +110,31 @@ fn with_ids_cleared(json: &[u8], what: &str) -> Result<Vec<u8>> {
             d["id"] = 0.into();
         }
     }
-    serde_json::to_vec(&v).map_err(|e| json_err(what.into(), e))
+    serde_json::to_vec(&v).map_err(|e| EngineError::json(what, e))
 }
 
 /// Creates the database (if needed) and the table with new ids; fills ids and rules.
-pub async fn create_table(client: &ClusterClient, t: &mut RestoreTable, policy: ExistingPolicy) -> Result<()> {
+pub async fn create_table(
+    client: &ClusterClient,
+    t: &mut RestoreTable,
+    policy: ExistingPolicy,
+) -> Result<()> {
     let db_json = with_ids_cleared(&t.db_json, "DBInfo")?;
     let db: DBInfo = DBInfo::from_json(&client.create_database(db_json, true).await?)
-        .map_err(|e| json_err("created DBInfo".into(), e))?;
+        .map_err(|e| EngineError::json("created DBInfo", e))?;
     t.new_db_id = db.id;
     let (dbs, now) = client.list_schemas(0).await?;
     for d in &dbs {
-        let Ok(existing_db) = DBInfo::from_json(&d.db_info) else { continue };
+        let Ok(existing_db) = DBInfo::from_json(&d.db_info) else {
+            continue;
+        };
         if existing_db.id != db.id {
             continue;
         }
         for tj in &d.tables {
-            let Ok(existing) = TableInfo::from_json(tj) else { continue };
+            let Ok(existing) = TableInfo::from_json(tj) else {
+                continue;
+            };
             if !existing.name.l.eq_ignore_ascii_case(&t.name) {
                 continue;
             }
@@ -159,7 +161,8 @@ pub async fn create_table(client: &ClusterClient, t: &mut RestoreTable, policy: 
     }
     let json = with_ids_cleared(&t.table_json, "TableInfo")?;
     let stored = client.create_table(db.id, json).await?;
-    t.new_info = TableInfo::from_json(&stored).map_err(|e| json_err("created TableInfo".into(), e))?;
+    t.new_info =
+        TableInfo::from_json(&stored).map_err(|e| EngineError::json("created TableInfo", e))?;
     t.rules = rules_for(&t.old_info, &t.new_info)?;
     Ok(())
 }
@@ -173,7 +176,9 @@ pub fn rules_for(old: &TableInfo, new: &TableInfo) -> Result<Vec<RewriteRule>> {
                 .definitions
                 .iter()
                 .find(|d| d.name.l == od.name.l)
-                .ok_or_else(|| EngineError::Restore(format!("partition {} missing after create", od.name.o)))?;
+                .ok_or_else(|| {
+                    EngineError::Restore(format!("partition {} missing after create", od.name.o))
+                })?;
             rules.push(table_rule(od.id, nd.id));
         }
     }

@@ -33,13 +33,6 @@ fn werr(e: super::WorkloadError) -> EngineError {
     }
 }
 
-fn json_err(what: &str, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Json {
-        context: what.to_string(),
-        detail: e.to_string(),
-    }
-}
-
 /// DBInfo JSON as TiDB writes it for `CREATE DATABASE`.
 pub fn db_json(name: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
@@ -53,17 +46,21 @@ pub fn db_json(name: &str) -> Vec<u8> {
 pub async fn load(client: &ClusterClient, spec: &WorkloadSpec) -> Result<LoadSummary> {
     let started = Instant::now();
     let db = DBInfo::from_json(&client.create_database(db_json(&spec.db), true).await?)
-        .map_err(|e| json_err("created DBInfo", e))?;
+        .map_err(|e| EngineError::json("created DBInfo", e))?;
     let mut tables = Vec::new();
     for def in schema(spec) {
-        let json = serde_json::to_vec(&def.info).map_err(|e| json_err("TableInfo", e))?;
-        let stored = client.create_table(db.id, json).await.map_err(|e| {
-            EngineError::BadOption {
-                flag: "--db",
-                detail: format!("creating table {}.{}: {e}", spec.db, def.name),
-            }
-        })?;
-        tables.push(TableInfo::from_json(&stored).map_err(|e| json_err("created TableInfo", e))?);
+        let json = serde_json::to_vec(&def.info).map_err(|e| EngineError::json("TableInfo", e))?;
+        let stored =
+            client
+                .create_table(db.id, json)
+                .await
+                .map_err(|e| EngineError::BadOption {
+                    flag: "--db",
+                    detail: format!("creating table {}.{}: {e}", spec.db, def.name),
+                })?;
+        tables.push(
+            TableInfo::from_json(&stored).map_err(|e| EngineError::json("created TableInfo", e))?,
+        );
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Kvs>>(2);
     let gen_tables = tables.clone();
@@ -104,7 +101,10 @@ pub async fn load(client: &ClusterClient, spec: &WorkloadSpec) -> Result<LoadSum
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         summary.kvs += batch.len() as u64;
-        summary.bytes += batch.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum::<u64>();
+        summary.bytes += batch
+            .iter()
+            .map(|(k, v)| (k.len() + v.len()) as u64)
+            .sum::<u64>();
         client
             .commit(batch.into_iter().map(|(k, v)| (k, Some(v))).collect())
             .await?;
@@ -140,33 +140,45 @@ pub struct RunSummary {
 
 /// Inserts, updates and deletes rows of the workload tables in `spec.db` for `duration`
 /// (`spec.rows` must be what `load` used; `spec.seed` too).
-pub async fn run(client: &ClusterClient, spec: &WorkloadSpec, duration: Duration) -> Result<RunSummary> {
+pub async fn run(
+    client: &ClusterClient,
+    spec: &WorkloadSpec,
+    duration: Duration,
+) -> Result<RunSummary> {
     let (dbs, now) = client.list_schemas(0).await?;
     let mut tables = Vec::new();
     for d in &dbs {
-        let db = DBInfo::from_json(&d.db_info).map_err(|e| json_err("DBInfo", e))?;
+        let db = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
         if db.db_name.l != spec.db.to_lowercase() {
             continue;
         }
         for t in &d.tables {
-            tables.push(TableInfo::from_json(t).map_err(|e| json_err("TableInfo", e))?);
+            tables.push(TableInfo::from_json(t).map_err(|e| EngineError::json("TableInfo", e))?);
         }
     }
     if tables.is_empty() {
         return Err(EngineError::BadOption {
             flag: "--db",
-            detail: format!("database {} has no tables; run `brtool workload load` first", spec.db),
+            detail: format!(
+                "database {} has no tables; run `brtool workload load` first",
+                spec.db
+            ),
         });
     }
     let key = state_key(&spec.db);
     let mut state = RunState::default();
     client
-        .scan(&key, &crate::codec::table::prefix_next(&key), now, |k, v| {
-            if k == key {
-                state = serde_json::from_slice(&v).unwrap_or_default();
-            }
-            Ok(())
-        })
+        .scan(
+            &key,
+            &crate::codec::table::prefix_next(&key),
+            now,
+            |k, v| {
+                if k == key {
+                    state = serde_json::from_slice(&v).unwrap_or_default();
+                }
+                Ok(())
+            },
+        )
         .await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(spec.seed ^ now);
     let deadline = Instant::now() + duration;
@@ -196,7 +208,12 @@ pub async fn run(client: &ClusterClient, spec: &WorkloadSpec, duration: Duration
                 dels.extend(m.deletes);
                 summary.updates += 1;
             } else {
-                let from = state.versions.get(&name).and_then(|v| v.get(&row)).copied().unwrap_or(0);
+                let from = state
+                    .versions
+                    .get(&name)
+                    .and_then(|v| v.get(&row))
+                    .copied()
+                    .unwrap_or(0);
                 let m = delete_kvs(t, row, spec.seed, from).map_err(werr)?;
                 deleted.push(row);
                 dels.extend(m.deletes);
@@ -212,7 +229,10 @@ pub async fn run(client: &ClusterClient, spec: &WorkloadSpec, duration: Duration
             .map(|k| (k.clone(), None))
             .collect();
         muts.extend(puts.into_iter().map(|(k, v)| (k, Some(v))));
-        muts.push((key.clone(), Some(serde_json::to_vec(&state).map_err(|e| json_err("workload state", e))?)));
+        muts.push((
+            key.clone(),
+            Some(serde_json::to_vec(&state).map_err(|e| EngineError::json("workload state", e))?),
+        ));
         let ts = client.commit(muts).await?;
         if summary.first_commit_ts == 0 {
             summary.first_commit_ts = ts;

@@ -115,7 +115,7 @@ fn sbtest(g: Gen, id: i64) -> Vec<Datum> {
 
 fn orders(g: Gen, row: u64) -> Result<Vec<Datum>> {
     // A trailing space now and then: the sort key drops it, the restored data counts it.
-    let space = if g.v(1) % 4 == 0 { " " } else { "" };
+    let space = if g.v(1).is_multiple_of(4) { " " } else { "" };
     let status = 1 + g.v(2) % 4;
     let names = ["new", "paid", "shipped", "cancelled"];
     Ok(vec![
@@ -132,7 +132,7 @@ fn orders(g: Gen, row: u64) -> Result<Vec<Datum>> {
             frac: 2,
         },
         g.time(6, TimeType::Datetime, 0, 2020, 6)?,
-        if (g.row + g.version) % 3 == 0 {
+        if (g.row + g.version).is_multiple_of(3) {
             Datum::Null
         } else {
             text(format!("note for {row} v{}", g.version))
@@ -145,12 +145,12 @@ fn events(g: Gen) -> Result<Vec<Datum>> {
     Ok(vec![
         text(kinds[(g.v(1) % 4) as usize].into()),
         Datum::I64((g.v(2) % 100_000) as i64),
-        if g.v(3) % 5 == 0 {
+        if g.v(3).is_multiple_of(5) {
             Datum::Null
         } else {
             Datum::F64((g.v(4) % 10_000_000) as f64 / 100.0)
         },
-        if g.v(5) % 4 == 0 {
+        if g.v(5).is_multiple_of(4) {
             Datum::Null
         } else {
             text(format!("ev {}", g.v(6) % 1000))
@@ -164,7 +164,7 @@ fn metrics(g: Gen, id: i64) -> Result<Vec<Datum>> {
         Datum::I64(id),
         text(format!("host-{:02}", g.v(1) % 16)),
         g.time(2, TimeType::Datetime, 0, 2025, 1)?,
-        if g.v(3) % 6 == 0 {
+        if g.v(3).is_multiple_of(6) {
             Datum::Null
         } else {
             Datum::F64((g.v(4) % 1_000_000) as f64 / 8.0)
@@ -176,7 +176,7 @@ fn metrics(g: Gen, id: i64) -> Result<Vec<Datum>> {
 fn all_types(g: Gen, id: i64) -> Result<Vec<Datum>> {
     let v = |s| g.v(s);
     let signed = |s, bits: u32| (v(s) % (1u64 << bits)) as i64 - (1i64 << (bits - 1));
-    let text_len = if g.row % 3 == 0 {
+    let text_len = if g.row.is_multiple_of(3) {
         300 + v(17) % 300
     } else {
         v(17) % 40
@@ -243,7 +243,7 @@ fn all_types(g: Gen, id: i64) -> Result<Vec<Datum>> {
     ];
     // Every nullable column is NULL in one row of any seven consecutive rows.
     for (j, d) in row.iter_mut().enumerate().skip(1) {
-        if (g.row + j as u64) % 7 == 0 {
+        if (g.row + j as u64).is_multiple_of(7) {
             *d = Datum::Null;
         }
     }

@@ -17,6 +17,8 @@ pub const BACKUPMETA_JSON_DIR: &str = "jsons/backupmeta.json";
 pub const CHECKPOINT_DIR: &str = "checkpoints/backup/";
 /// NAME-8: the checkpoint metadata of a resumable backup (JSON).
 pub const CHECKPOINT_META: &str = "checkpoints/backup/checkpoint.meta";
+/// NAME-8: the lock a running resumable backup holds (JSON `lock-id`, `expire-at`).
+pub const CHECKPOINT_LOCK: &str = "checkpoints/backup/checkpoint.lock";
 /// NAME-8: where a resumable backup records finished ranges.
 pub const CHECKPOINT_DATA_DIR: &str = "checkpoints/backup/data/";
 
@@ -347,7 +349,9 @@ mod checkpoint_name_tests {
         assert_eq!(n, "checkpoints/backup/data/0a1b.cpt");
         assert!(is_checkpoint_data_name(&n));
         assert!(!is_checkpoint_data_name("checkpoints/backup/data/.cpt"));
-        assert!(!is_checkpoint_data_name("checkpoints/backup/checkpoint.meta"));
+        assert!(!is_checkpoint_data_name(
+            "checkpoints/backup/checkpoint.meta"
+        ));
         assert!(!is_checkpoint_data_name("checkpoints/backup/data/x/y.cpt"));
     }
 }
