@@ -17,7 +17,8 @@
 # Baseline choice: the source server is stopped (RocksDB closed cleanly) before tar|zstd runs,
 # so tar reads a quiescent copy of exactly the data the backup read; the tarball is written to
 # a file in the scratch dir, as the backup writes its archive there too. The backup itself runs
-# while the server is up (as BR does), after the load finished.
+# while the server is up (as BR does), after the load finished and the server went idle
+# (RocksDB compacts for a while after a bulk load; that is not backup work).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,6 +37,15 @@ DB=sbtest
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 now() { date +%s.%N; }
+CLK_TCK="$(getconf CLK_TCK)"
+# CPU seconds (user + sys) a running process has used so far.
+cpu_of() { awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+# run_timed OUT CMD...: runs CMD, stdout to OUT, its own + waited children's CPU s to $RUN_CPU.
+run_timed() {
+    local out="$1"; shift
+    /usr/bin/time -f "%U %S" -o "$WORK/time.txt" "$@" >"$out"
+    RUN_CPU="$(awk '{ printf "%.2f", $1 + $2 }' "$WORK/time.txt")"
+}
 secs_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -43,7 +53,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet --bin brtool)
 fi
 [[ -x "$BIN" ]] || die "no binary at $BIN"
-for tool in tar zstd jq awk; do
+for tool in tar zstd jq awk /usr/bin/time; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
 
@@ -107,6 +117,22 @@ stop_server() {
     wait "$pid" 2>/dev/null || true
 }
 
+# settle PID: waits (at most SETTLE_TIMEOUT s) until the server uses < 5 % of a CPU over 2 s,
+# i.e. RocksDB's background flushes and compactions after the load are done.
+settle() {
+    local pid="$1" prev cur deadline=$((SECONDS + ${SETTLE_TIMEOUT:-300}))
+    prev="$(cpu_of "$pid")"
+    while ((SECONDS < deadline)); do
+        sleep 2
+        cur="$(cpu_of "$pid")"
+        if awk -v a="$prev" -v b="$cur" 'BEGIN { exit !(b - a < 0.1) }'; then
+            return 0
+        fi
+        prev="$cur"
+    done
+    log "server $pid still busy after ${SETTLE_TIMEOUT:-300}s; measuring anyway"
+}
+
 table_checksum() {
     "$BIN" table checksum --pd "local://$1" --db "$DB" --table "$2"
 }
@@ -120,12 +146,19 @@ log "loading"
 LOAD_OUT="$("$BIN" workload load --pd "local://$SRC" --db "$DB" --tables "$TABLES" --rows "$ROWS")"
 echo "$LOAD_OUT"
 
-# 2. backup (server up, as BR runs)
+# 2. backup (server up, as BR runs), once the load's compactions are over
+log "waiting for the source cluster to go idle"
+t0="$(now)"
+settle "$SRC_PID"
+log "idle after $(secs_since "$t0")s"
 log "backup full -> $ARCHIVE"
 t0="$(now)"
-BACKUP_JSON="$("$BIN" backup full --pd "local://$SRC" -s "local://$ARCHIVE" --compression zstd \
-    "${CONC_ARGS[@]}" --json | tail -n 1)"
+c0="$(cpu_of "$SRC_PID")"
+run_timed "$WORK/backup.out" "$BIN" backup full --pd "local://$SRC" -s "local://$ARCHIVE" \
+    --compression zstd "${CONC_ARGS[@]}" --json
 BACKUP_WALL="$(secs_since "$t0")"
+BACKUP_CPU="$(awk -v a="$c0" -v b="$(cpu_of "$SRC_PID")" -v c="$RUN_CPU" 'BEGIN { printf "%.2f", b - a + c }')"
+BACKUP_JSON="$(tail -n 1 "$WORK/backup.out")"
 echo "$BACKUP_JSON"
 SRC_SUM="$(table_checksum "$SRC" "$CHECK_TABLE")"
 SRC_DUMP="$("$BIN" table dump --pd "local://$SRC" --db "$DB" --table all_types | sha256sum | cut -d' ' -f1)"
@@ -136,8 +169,9 @@ STORE_DIRS=()
 for d in "$SRC"/store-*; do STORE_DIRS+=("$(basename "$d")"); done
 log "baseline: tar -cf - ${STORE_DIRS[*]} | zstd -3 -T0 > $TARBALL"
 t0="$(now)"
-tar -C "$SRC" -cf - "${STORE_DIRS[@]}" | zstd -q -3 -T0 >"$TARBALL"
+run_timed "$TARBALL" bash -c 'tar -C "$1" -cf - "${@:2}" | zstd -q -3 -T0' _ "$SRC" "${STORE_DIRS[@]}"
 TAR_WALL="$(secs_since "$t0")"
+TAR_CPU="$RUN_CPU"
 STORE_BYTES="$(du -sb "${STORE_DIRS[@]/#/$SRC/}" | awk '{ s += $1 } END { print s }')"
 TAR_BYTES="$(stat -c %s "$TARBALL")"
 rm -f "$TARBALL"
@@ -147,9 +181,12 @@ start_server "$DST"
 DST_PID="$SERVER_PID"
 log "restore full <- $ARCHIVE"
 t0="$(now)"
-RESTORE_JSON="$("$BIN" restore full --pd "local://$DST" -s "local://$ARCHIVE" \
-    "${CONC_ARGS[@]}" --json | tail -n 1)"
+c0="$(cpu_of "$DST_PID")"
+run_timed "$WORK/restore.out" "$BIN" restore full --pd "local://$DST" -s "local://$ARCHIVE" \
+    "${CONC_ARGS[@]}" --json
 RESTORE_WALL="$(secs_since "$t0")"
+RESTORE_CPU="$(awk -v a="$c0" -v b="$(cpu_of "$DST_PID")" -v c="$RUN_CPU" 'BEGIN { printf "%.2f", b - a + c }')"
+RESTORE_JSON="$(tail -n 1 "$WORK/restore.out")"
 echo "$RESTORE_JSON"
 DST_SUM="$(table_checksum "$DST" "$CHECK_TABLE")"
 DST_DUMP="$("$BIN" table dump --pd "local://$DST" --db "$DB" --table all_types | sha256sum | cut -d' ' -f1)"
@@ -172,7 +209,7 @@ R_SECS="$(jq -r .seconds <<<"$RESTORE_JSON")"
 awk -v bl="$B_LOGICAL" -v bs="$B_SECS" -v bw="$BACKUP_WALL" -v bst="$B_STORED" \
     -v rl="$R_LOGICAL" -v rs="$R_SECS" -v rw="$RESTORE_WALL" \
     -v ts="$TAR_WALL" -v sb="$STORE_BYTES" -v tb="$TAR_BYTES" \
-    -v n="$STORES" -v goal="$GOAL_MBPS_PER_STORE" -v cpus="$(nproc)" 'BEGIN {
+    -v bc="$BACKUP_CPU" -v rc="$RESTORE_CPU" -v tc="$TAR_CPU" -v n="$STORES" -v goal="$GOAL_MBPS_PER_STORE" -v cpus="$(nproc)" 'BEGIN {
     bm = bl / 1e6 / bs; rm = rl / 1e6 / rs
     printf "\n== brkit backup/restore benchmark (%d stores, %d CPUs) ==\n", n, cpus
     printf "%-34s %12s\n", "logical data (GB)", sprintf("%.3f", bl / 1e9)
@@ -187,5 +224,10 @@ awk -v bl="$B_LOGICAL" -v bs="$B_SECS" -v bw="$BACKUP_WALL" -v bst="$B_STORED" \
     printf "%-34s %12s   goal >= %d: %s\n", "restore MB/s per store", sprintf("%.1f", rm / n), goal, (rm / n >= goal ? "MET" : "not met")
     printf "%-34s %12s\n", "tar|zstd -3 -T0 s", sprintf("%.2f", ts)
     printf "%-34s %12s   goal <= 1.0: %s\n", "ratio backup s / tar|zstd s", sprintf("%.2f", bw / ts), (bw / ts <= 1.0 ? "MET" : "not met")
+    printf "\nCPU seconds (user+sys; steadier than wall time when other work shares the CPUs):\n"
+    printf "%-34s %12s   (%.1f MB per CPU s)\n", "backup CPU s (server + client)", bc, bl / 1e6 / bc
+    printf "%-34s %12s   (%.1f MB per CPU s)\n", "restore CPU s (server + client)", rc, rl / 1e6 / rc
+    printf "%-34s %12s\n", "tar|zstd -3 CPU s", tc
+    printf "%-34s %12s\n", "ratio backup CPU / tar|zstd CPU", sprintf("%.2f", bc / tc)
 }'
 log "checksums match; done"

@@ -184,3 +184,39 @@ fn damaged_download_is_a_format_error() {
         .stage_download(&flipped, files[0].cf, &rules(), b"", b"", b"x")
         .is_err());
 }
+
+#[test]
+fn rewrite_6_rules_that_reorder_keys_still_stage_a_sorted_sst() {
+    let (_a, src) = temp_store(1);
+    let (_b, dst) = temp_store(2);
+    load(&src);
+    let files = backup_all(&src, 20, 0);
+    let w = files.iter().find(|f| f.cf == Cf::Write).unwrap();
+    // Source order: t7_i… before t7_r…; rewritten: t80_i… after t70_r…, so the streaming
+    // path must give way to collect-and-sort.
+    let swap = vec![record_rule(7, 70), index_rule(7, 1, 80, 3)];
+    let o = dst
+        .stage_download(&w.bytes, Cf::Write, &swap, b"", b"", b"sorted")
+        .unwrap();
+    assert_eq!(o.kvs, 80);
+    let records = encode_bytes(&record_prefix(70));
+    assert!(o.range.0.starts_with(&records[..8]));
+    assert!(o.range.1 > o.range.0);
+    dst.ingest(&[(b"sorted".to_vec(), Cf::Write)]).unwrap();
+}
+
+#[test]
+fn rewrite_4_error_midway_leaves_no_staged_file() {
+    let (_a, src) = temp_store(1);
+    let (_b, dst) = temp_store(2);
+    load(&src);
+    let files = backup_all(&src, 20, 0);
+    let w = files.iter().find(|f| f.cf == Cf::Write).unwrap();
+    // Index keys come first and are staged; the first record key matches no rule.
+    let only_index = vec![index_rule(7, 1, 70, 3)];
+    let err = dst
+        .stage_download(&w.bytes, Cf::Write, &only_index, b"", b"", b"mid")
+        .unwrap_err();
+    assert!(err.to_string().contains("matches no rewrite rule"), "{err}");
+    assert!(!dst.staged_path(b"mid").exists());
+}

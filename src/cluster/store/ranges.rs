@@ -81,20 +81,18 @@ impl Store {
     }
 
     /// For a size-based split: `None` when [enc_start, enc_end) holds less than
-    /// `target_bytes` (or a single user key); otherwise the encoded user key (no `z`, no ts)
-    /// where the running size over both CFs, in key order, first reaches half the total; it
-    /// is always > enc_start (and < enc_end), so both halves are non-empty.
+    /// `target_bytes` (or a single user key); otherwise an encoded user key (no `z`, no ts)
+    /// where the running size over both CFs, in key order, reaches half the total (to within
+    /// `target_bytes / 64`); it is always > enc_start (and < enc_end), so both halves are
+    /// non-empty. One pass: the running size is sampled as it goes, since the total is only
+    /// known at the end.
     pub fn split_key(
         &self,
         enc_start: &[u8],
         enc_end: &[u8],
         target_bytes: u64,
     ) -> Result<Option<Vec<u8>>> {
-        let total = self.approximate_size(enc_start, enc_end);
-        if total < target_bytes.max(1) {
-            return Ok(None);
-        }
-        let half = total / 2;
+        let step = (target_bytes / 64).max(1);
         let snap = self.db.snapshot();
         let mut w = snap.raw_iterator_cf_opt(self.cf(Cf::Write)?, self.bounded(enc_start, enc_end));
         let mut d =
@@ -102,6 +100,10 @@ impl Store {
         w.seek(data_lower(enc_start));
         d.seek(data_lower(enc_start));
         let mut acc = 0u64;
+        let mut next_sample = step;
+        // (running size after the entry, its encoded user key); the last entry is added below.
+        let mut samples: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut last: Option<(u64, Vec<u8>)> = None;
         loop {
             // Merge the two CFs in key order (both use `z` ‖ key ‖ !ts).
             let take_write = match (w.key(), d.key()) {
@@ -115,12 +117,21 @@ impl Store {
                 break;
             };
             acc += (k.len() + v.len()) as u64;
-            if acc >= half {
-                let Some((enc, _)) = split_data_key(k) else {
-                    return Err(self.corrupt(k, "key is not z + key + 8-byte ts"));
-                };
-                if enc > enc_start {
-                    return Ok(Some(enc.to_vec()));
+            let Some((enc, _)) = split_data_key(k) else {
+                return Err(self.corrupt(k, "key is not z + key + 8-byte ts"));
+            };
+            if acc >= next_sample {
+                samples.push((acc, enc.to_vec()));
+                next_sample = acc.saturating_add(step);
+                last = None;
+            } else {
+                match last.as_mut() {
+                    Some((a, e)) => {
+                        *a = acc;
+                        e.clear();
+                        e.extend_from_slice(enc);
+                    }
+                    None => last = Some((acc, enc.to_vec())),
                 }
             }
             it.next();
@@ -129,6 +140,14 @@ impl Store {
             .map_err(|e| self.rocks("iterating write CF", e))?;
         d.status()
             .map_err(|e| self.rocks("iterating default CF", e))?;
-        Ok(None)
+        if acc < target_bytes.max(1) {
+            return Ok(None);
+        }
+        samples.extend(last);
+        let half = acc / 2;
+        Ok(samples
+            .into_iter()
+            .find(|(a, enc)| *a >= half && enc.as_slice() > enc_start)
+            .map(|(_, enc)| enc))
     }
 }
