@@ -12,6 +12,7 @@ pub mod ranges;
 pub mod restore;
 pub mod sample;
 pub mod tables;
+pub mod verify;
 pub mod workload;
 
 pub use error::{EngineError, Result};
