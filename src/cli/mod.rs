@@ -8,6 +8,7 @@ mod common;
 mod demo;
 mod inspect;
 mod table;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,9 @@ pub struct Cli {
 enum Command {
     /// Decode a snapshot or log archive (like `br debug decode`): ts, cluster, tables, files.
     Inspect(inspect::InspectArgs),
+    /// Audit an archive offline: metadata, SHA-256, or recomputed checksums (exit 0 clean,
+    /// 1 findings, 2 could not verify).
+    Verify(verify::VerifyArgs),
     /// Run the end-to-end demonstration on a temporary directory.
     Demo(demo::DemoArgs),
     /// Run or control the embedded TiKV-compatible cluster.
@@ -49,6 +53,7 @@ pub fn brtool_main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(a) => inspect::run(a),
+        Command::Verify(a) => verify::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Cluster(c) => cluster::run(c),
         Command::Backup(s) => backup::run_backup_cmd(s),

@@ -16,4 +16,4 @@ pub mod merge;
 pub mod naming;
 pub mod sst;
 
-pub use error::{FormatError, Result};
+pub use error::{FormatError, FormatErrorKind, Result};
