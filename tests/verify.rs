@@ -39,7 +39,12 @@ fn url(dir: &Path) -> String {
 /// Builds (once per configuration) a cluster backup of the whole workload: 5 tables (int
 /// handle, clustered, `_tidb_rowid`, partitioned with a global index, every column type) with
 /// SSTs capped small so ranges hold several files.
-fn cluster_archive(name: &str, compression: SstCompression, cipher: Cipher, v: MetaVersion) -> PathBuf {
+fn cluster_archive(
+    name: &str,
+    compression: SstCompression,
+    cipher: Cipher,
+    v: MetaVersion,
+) -> PathBuf {
     static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
     static SOURCE: OnceLock<std::sync::Mutex<()>> = OnceLock::new();
     let root = ROOT.get_or_init(|| tempfile::tempdir().unwrap());
@@ -75,7 +80,12 @@ fn cluster_archive(name: &str, compression: SstCompression, cipher: Cipher, v: M
 }
 
 fn good() -> PathBuf {
-    cluster_archive("good", SstCompression::Zstd, Cipher::plaintext(), MetaVersion::V2)
+    cluster_archive(
+        "good",
+        SstCompression::Zstd,
+        Cipher::plaintext(),
+        MetaVersion::V2,
+    )
 }
 
 /// A private copy of an archive directory, to damage.
@@ -110,7 +120,9 @@ fn verify(dir: &Path, level: Level) -> VerifyReport {
 
 fn open(dir: &Path, cipher: &Cipher) -> (Arc<dyn Storage>, SnapshotArchive) {
     let s = open_url(&url(dir)).unwrap();
-    let a = rt().block_on(SnapshotArchive::open(s.as_ref(), cipher)).unwrap();
+    let a = rt()
+        .block_on(SnapshotArchive::open(s.as_ref(), cipher))
+        .unwrap();
     (s, a)
 }
 
@@ -197,10 +209,30 @@ fn assert_clean(r: &VerifyReport, what: &str) {
 #[test]
 fn verify_kv_finds_nothing_on_good_cluster_archives() {
     let cases = [
-        ("zstd-v2", SstCompression::Zstd, Cipher::plaintext(), MetaVersion::V2),
-        ("lz4-v1", SstCompression::Lz4, Cipher::plaintext(), MetaVersion::V1),
-        ("snappy-v2", SstCompression::Snappy, Cipher::plaintext(), MetaVersion::V2),
-        ("none-v1", SstCompression::None, Cipher::plaintext(), MetaVersion::V1),
+        (
+            "zstd-v2",
+            SstCompression::Zstd,
+            Cipher::plaintext(),
+            MetaVersion::V2,
+        ),
+        (
+            "lz4-v1",
+            SstCompression::Lz4,
+            Cipher::plaintext(),
+            MetaVersion::V1,
+        ),
+        (
+            "snappy-v2",
+            SstCompression::Snappy,
+            Cipher::plaintext(),
+            MetaVersion::V2,
+        ),
+        (
+            "none-v1",
+            SstCompression::None,
+            Cipher::plaintext(),
+            MetaVersion::V1,
+        ),
         ("aes-v2", SstCompression::Zstd, aes256(), MetaVersion::V2),
     ];
     for (name, comp, cipher, v) in cases {
@@ -218,7 +250,11 @@ fn verify_kv_finds_nothing_on_good_cluster_archives() {
         // The small SST cap gave ranges of several files: the coverage check had work to do.
         let (_, a) = open(&dir, &o.cipher);
         let f = table_files(&a, "sbtest1");
-        assert!(f.iter().filter(|f| f.cf == Cf::Write).count() >= 3, "{name}: {}", f.len());
+        assert!(
+            f.iter().filter(|f| f.cf == Cf::Write).count() >= 3,
+            "{name}: {}",
+            f.len()
+        );
     }
 }
 
@@ -271,7 +307,11 @@ fn missing_metafile() {
     let r = verify(&dir, Level::Meta);
     // Without the leaf its data files are unknown: the tables no longer add up, and the
     // files it listed are stray.
-    let f = only(&r, "metafile-missing", &["fast-checksum-mismatch", "range-gap"]);
+    let f = only(
+        &r,
+        "metafile-missing",
+        &["fast-checksum-mismatch", "range-gap"],
+    );
     assert_eq!(f.file.as_deref(), Some(leaf.as_str()));
     assert!(r.of_kind("unreferenced-file").count() > 0);
 }
@@ -314,7 +354,10 @@ fn byte_flip_with_forged_sha256_found_at_kv_level_naming_the_table() {
             f.sha256 = forged.clone();
         }
     });
-    assert_clean(&verify(&dir, Level::File), "the forged SHA-256 fools the file level");
+    assert_clean(
+        &verify(&dir, Level::File),
+        "the forged SHA-256 fools the file level",
+    );
     let r = verify(&dir, Level::Kv);
     let f = only(&r, "sst-undecodable", &[]);
     assert_eq!(f.file.as_deref(), Some(victim.name.as_str()));
@@ -387,11 +430,19 @@ fn sst_swapped_between_tables_with_forged_entries() {
         (&x, x.name.as_str(), "sbtest.sbtest1"),
         (&y, y.name.as_str(), "sbtest.orders_clustered"),
     ] {
-        let hit = out.iter().find(|o| o.file.as_deref() == Some(name)).unwrap();
+        let hit = out
+            .iter()
+            .find(|o| o.file.as_deref() == Some(name))
+            .unwrap();
         assert_eq!(hit.table.as_deref(), Some(table), "{f:?}");
     }
     // and both tables' totals are off
-    assert_eq!(r.of_kind("table-checksum-mismatch").count(), 2, "{:#?}", r.findings);
+    assert_eq!(
+        r.of_kind("table-checksum-mismatch").count(),
+        2,
+        "{:#?}",
+        r.findings
+    );
 }
 
 #[test]
@@ -416,7 +467,11 @@ fn wrong_crc64xor_in_backupmeta() {
     assert_eq!(f.file.as_deref(), Some(victim.name.as_str()));
     assert_eq!(f.rule, "CSUM-2");
     // The data itself still adds up to the Schema checksum.
-    let t = kv.tables.iter().find(|t| t.table == "events_rowid").unwrap();
+    let t = kv
+        .tables
+        .iter()
+        .find(|t| t.table == "events_rowid")
+        .unwrap();
     assert_eq!(t.recomputed, Some(t.expected));
 }
 
@@ -502,7 +557,10 @@ fn wrong_metafile_sha256() {
     let f = only(&r, "metafile-sha256-mismatch", &["file-without-table"]);
     assert_eq!(f.file.as_deref(), Some(leaf.as_str()));
     assert_eq!(f.rule, "META-V2-3");
-    assert_eq!(f.expected.as_deref(), Some(hex::encode(&a.meta.schema_index[0].sha256).as_str()));
+    assert_eq!(
+        f.expected.as_deref(),
+        Some(hex::encode(&a.meta.schema_index[0].sha256).as_str())
+    );
 }
 
 fn brtool(args: &[&str]) -> (i32, String, String) {
@@ -524,16 +582,32 @@ fn encrypted_archive_with_a_wrong_key_could_not_verify() {
     let right = hex::encode([0x5a; 32]);
     let wrong = hex::encode([0x5b; 32]);
     let (code, out, _) = brtool(&[
-        "verify", "-s", &u, "--level", "kv", "--crypter.method", "aes256-ctr", "--crypter.key",
+        "verify",
+        "-s",
+        &u,
+        "--level",
+        "kv",
+        "--crypter.method",
+        "aes256-ctr",
+        "--crypter.key",
         &right,
     ]);
     assert_eq!(code, 0, "{out}");
     let (code, out, err) = brtool(&[
-        "verify", "-s", &u, "--crypter.method", "aes256-ctr", "--crypter.key", &wrong,
+        "verify",
+        "-s",
+        &u,
+        "--crypter.method",
+        "aes256-ctr",
+        "--crypter.key",
+        &wrong,
     ]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--crypter.key"), "{err}");
-    assert!(!err.contains(&wrong), "the key must never be printed: {err}");
+    assert!(
+        !err.contains(&wrong),
+        "the key must never be printed: {err}"
+    );
 }
 
 #[test]
@@ -561,7 +635,10 @@ fn cli_exit_codes_and_json_lines() {
     // human output names the finding too
     let (code, out, _) = brtool(&["verify", "-s", &u, "--level", "meta"]);
     assert_eq!(code, 1);
-    assert!(out.contains("file-missing") && out.contains("FAILED"), "{out}");
+    assert!(
+        out.contains("file-missing") && out.contains("FAILED"),
+        "{out}"
+    );
     // could not verify: bad flags, empty location
     let empty = tempfile::tempdir().unwrap();
     for args in [
@@ -600,7 +677,9 @@ fn read_data_subset_runs_cover_every_file_once() {
 fn filter_limits_the_tables_checked() {
     let dir = good();
     let mut o = VerifyOptions::new(Level::Kv);
-    o.filter = Some(brkit::engine::filter::TableFilter::table("sbtest", "sbtest1"));
+    o.filter = Some(brkit::engine::filter::TableFilter::table(
+        "sbtest", "sbtest1",
+    ));
     let r = verify_with(&dir, &o);
     assert_eq!(r.tables.len(), 1);
     assert_eq!(r.tables[0].table, "sbtest1");

@@ -75,6 +75,9 @@ pub type Outcome = anyhow::Result<ExitCode>;
 /// Prints an error chain and maps it to exit code 2; a broken pipe (`brtool … | head`) is a
 /// normal end, exit 0.
 pub fn finish(result: Outcome) -> ExitCode {
+    if std::env::var_os("BRKIT_REPORT_PEAK_RSS").is_some() {
+        report_peak_rss();
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -92,6 +95,19 @@ pub fn finish(result: Outcome) -> ExitCode {
             let _ = writeln!(err);
             ExitCode::from(2)
         }
+    }
+}
+
+/// With `BRKIT_REPORT_PEAK_RSS` set, prints the process's peak resident set size (`VmHWM` of
+/// /proc/self/status) to stderr: the memory-bound tests and benchmark scripts read it.
+fn report_peak_rss() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kib) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+    {
+        eprintln!("brtool: peak RSS {kib} KiB");
     }
 }
 

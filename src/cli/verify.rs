@@ -146,9 +146,7 @@ fn render_human(out: &mut impl Write, r: &VerifyReport, url: &str) -> std::io::R
     writeln!(
         out,
         "verify {} archive at level {}: {}",
-        r.archive_kind,
-        r.level,
-        url
+        r.archive_kind, r.level, url
     )?;
     for f in &r.findings {
         write!(out, "  {} {} [{}]", f.severity.as_str(), f.kind, f.rule)?;

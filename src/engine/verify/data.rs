@@ -267,7 +267,9 @@ async fn run_unit(
         (Level::Kv, Some(info)) => check_pair(&unit, (wstored, dstored), &table, &info, &cipher),
         _ => UnitOutcome {
             bytes: wstored.len() as u64,
-            findings: check_sha(&unit.write, &wstored, &table).into_iter().collect(),
+            findings: check_sha(&unit.write, &wstored, &table)
+                .into_iter()
+                .collect(),
             ..UnitOutcome::default()
         },
     })
@@ -351,7 +353,10 @@ pub(super) async fn verify_data(
         .iter()
         .map(|u| u.write.size + u.default.as_ref().map_or(0, |d| d.size))
         .sum();
-    let total_files: u64 = units.iter().map(|u| 1 + u64::from(u.default.is_some())).sum();
+    let total_files: u64 = units
+        .iter()
+        .map(|u| 1 + u64::from(u.default.is_some()))
+        .sum();
     progress.start(total_files, total_bytes);
     let infos: Vec<Option<Arc<TableInfo>>> = work
         .iter()

@@ -17,12 +17,12 @@ use crate::format::backupmeta::{
     decode_backupmeta, decode_metafile, merge_ddls, BackupMeta, DataFile, MetaPointer, MetaVersion,
 };
 use crate::format::checksum::Checksum;
-use crate::format::FormatErrorKind;
 use crate::format::naming::check_relative_name;
 use crate::format::naming::snapshot::{
     parse_metafile_name, parse_sst_name, Cf, BACKUPMETA, CHECKPOINT_DATA_DIR,
 };
 use crate::format::FormatError;
+use crate::format::FormatErrorKind;
 use crate::storage::{Storage, StorageErrorKind};
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -112,10 +112,14 @@ async fn open_tolerant(
     let cipher = &opts.cipher;
     let results: Vec<_> = stream::iter(pointers.iter().map(|p| async move {
         if let Err(e) = check_relative_name(&p.name) {
-            return Ok(Err(Finding::error("unsafe-name", "NAME-9", e.to_string()).file(&p.name)));
+            return Ok(Err(
+                Finding::error("unsafe-name", "NAME-9", e.to_string()).file(&p.name)
+            ));
         }
         match storage.read(&p.name).await {
-            Ok(bytes) => Ok(decode_metafile(&bytes, p, cipher).map_err(|e| metafile_finding(p, &e))),
+            Ok(bytes) => {
+                Ok(decode_metafile(&bytes, p, cipher).map_err(|e| metafile_finding(p, &e)))
+            }
             Err(e) if e.kind == StorageErrorKind::NotFound => Ok(Err(Finding::error(
                 "metafile-missing",
                 "ORDER-2",
@@ -171,7 +175,10 @@ fn check_objects(
             continue;
         }
         if let Err(e) = parse_sst_name(&f.name) {
-            report.push(Finding::error("bad-name", e.rule.unwrap_or("NAME-10"), e.to_string()).file(&f.name));
+            report.push(
+                Finding::error("bad-name", e.rule.unwrap_or("NAME-10"), e.to_string())
+                    .file(&f.name),
+            );
         }
         match listing.get(&f.name) {
             None => report.push(
@@ -430,8 +437,12 @@ pub async fn verify_snapshot(
         Ok(c) => c,
         Err(e) => {
             report.push(
-                Finding::error("schema-undecodable", e.rule.unwrap_or("META-SCHEMA-1"), e.to_string())
-                    .file(BACKUPMETA),
+                Finding::error(
+                    "schema-undecodable",
+                    e.rule.unwrap_or("META-SCHEMA-1"),
+                    e.to_string(),
+                )
+                .file(BACKUPMETA),
             );
             return Ok(());
         }
