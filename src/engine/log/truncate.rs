@@ -2,7 +2,7 @@
 //! ([`plan_truncate`], pure), then executed in a crash-safe order (LOG-TRUNC-4): the
 //! safepoint first (only when larger), the pending-deletion journal (LOG-TRUNC-5), the meta
 //! rewrites and deletions, and only then the data objects, so no meta ever lists a deleted
-//! object. Refuses an `until` past the global checkpoint.
+//! object. Refuses an `until` past the global checkpoint (LOG-TRUNC-6).
 
 use super::journal::{finish_journals, write_journal, JournalCleanup};
 use super::{metas_of, referenced_objects};

@@ -170,7 +170,7 @@ fn log_trunc_3_object_listed_by_a_remaining_meta_is_not_deleted() {
 }
 
 #[test]
-fn log_trunc_refuses_until_after_the_global_checkpoint() {
+fn log_trunc_6_refuses_until_after_the_global_checkpoint() {
     let e = plan_truncate(&archive(), None, 100, 101).unwrap_err();
     assert!(
         matches!(
