@@ -12,7 +12,7 @@ use crate::engine::{EngineError, Result};
 use crate::format::crypto::{Cipher, CipherMethod};
 use crate::format::logfile::decode_sub_file;
 use crate::format::logmeta::{encode_log_meta, LogSubFile};
-use crate::format::merge::{plan_merge, MergePlan, MergeStep, NewObject, DEFAULT_TARGET_SIZE};
+use crate::format::merge::{plan_merge, MergePlan, MergeStep, NewObject};
 use crate::format::naming::log::build_log_data_path;
 use crate::format::FormatError;
 use crate::storage::{Storage, StorageErrorKind};
@@ -309,9 +309,6 @@ pub async fn merge_small_objects(storage: &dyn Storage, target_size: u64) -> Res
     let plan = plan_log_merge(storage, target_size).await?;
     execute_merge_plan(storage, &plan).await
 }
-
-/// The default `--target-size` (LOG-MERGE-1).
-pub const DEFAULT_TARGET: u64 = DEFAULT_TARGET_SIZE;
 
 #[cfg(test)]
 mod tests {

@@ -86,6 +86,9 @@ pub struct TestLogArchive {
 /// One sub-file partition (LOG-FILE-10): (is_meta, table, region, cf, kind).
 type Partition = (bool, i64, i64, Cf, EventKind);
 
+/// The events of each partition of one flush of one store.
+type Partitions = BTreeMap<Partition, Vec<(Vec<u8>, Vec<u8>)>>;
+
 struct Builder<'a> {
     storage: &'a dyn Storage,
     cipher: Cipher,
@@ -105,7 +108,7 @@ impl Builder<'_> {
         &mut self,
         store: u64,
         resolved: u64,
-        parts: &BTreeMap<Partition, Vec<(Vec<u8>, Vec<u8>)>>,
+        parts: &Partitions,
         schema_meta: bool,
     ) -> anyhow::Result<Option<LogGroup>> {
         let mut gb = GroupBuilder::new();
@@ -145,7 +148,7 @@ impl Builder<'_> {
 }
 
 fn put(
-    parts: &mut BTreeMap<Partition, Vec<(Vec<u8>, Vec<u8>)>>,
+    parts: &mut Partitions,
     (is_meta, table, region): (bool, i64, i64),
     raw: &[u8],
     start: u64,
@@ -215,7 +218,7 @@ pub async fn write_test_log_archive(
         let resolved = tso::compose(window + FLUSH_INTERVAL_MS, 0);
         out.flush_ts.push(resolved);
         for s in 1..=spec.stores {
-            let mut parts = BTreeMap::new();
+            let mut parts = Partitions::new();
             for j in 0..spec.txns_per_flush {
                 let table = [110i64, 112][j % 2];
                 let region = s as i64 * 100 + table - 100;
