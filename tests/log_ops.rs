@@ -191,6 +191,22 @@ async fn log_merge_9_encrypted_sub_files_still_decrypt_after_the_merge() {
     merge_keeps_events_and_reaches_target(cipher).await;
 }
 
+#[tokio::test]
+async fn log_merge_14_a_damaged_source_stops_the_merge_before_any_write() {
+    let (base, _) = build(&TestLogSpec::default()).await;
+    let s = copy_of(&base).await;
+    let target = target_for(s.as_ref()).await;
+    let plan = plan_log_merge(s.as_ref(), target).await.unwrap();
+    let first = plan.objects[0].copies[0].clone();
+    let mut bytes = base[&first.source].to_vec();
+    bytes[first.range_offset as usize + first.range_length as usize / 2] ^= 0x40;
+    s.write(&first.source, Bytes::from(bytes)).await.unwrap();
+    let damaged = objects(s.as_ref()).await;
+    let e = merge_small_objects(s.as_ref(), target).await.unwrap_err();
+    assert!(e.to_string().contains(&first.source), "{e}");
+    assert_eq!(objects(s.as_ref()).await, damaged, "nothing written");
+}
+
 /// A rule that breaks the k-th write or delete: `TemporaryAfter` performs it and then fails
 /// (a crash right after it), `Permanent` fails before it.
 fn kth_mutation(k: u64, outcome: Outcome) -> FaultRule {
