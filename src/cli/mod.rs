@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod demo;
 mod inspect;
+mod log;
 mod table;
 mod verify;
 
@@ -45,6 +46,9 @@ enum Command {
     /// Read tables of a cluster without SQL: list, dump (CSV), checksum.
     #[command(subcommand)]
     Table(table::TableCommand),
+    /// Log backup archives: metadata, truncate, merge.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Runs brtool with the process arguments.
@@ -60,6 +64,7 @@ pub fn brtool_main() -> ExitCode {
         Command::Restore(s) => backup::run_restore_cmd(s),
         Command::Workload(c) => table::run_workload(c),
         Command::Table(c) => table::run_table(c),
+        Command::Log(c) => log::run(c),
     };
     common::finish(result)
 }

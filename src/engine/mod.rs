@@ -8,6 +8,7 @@ pub mod error;
 pub mod filter;
 pub mod kv_check;
 pub mod kv_scan;
+pub mod log;
 pub mod ranges;
 pub mod restore;
 pub mod sample;
