@@ -138,7 +138,11 @@ fn build(dir: &Path, tmp: &Path) -> u64 {
 #[test]
 fn verify_10000_tables_100000_files_under_512_mib() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("archive");
+    // BRKIT_KEEP_FIXTURE=DIR keeps the generated archive in DIR (for profiling and benches).
+    let dir = match std::env::var_os("BRKIT_KEEP_FIXTURE") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => tmp.path().join("archive"),
+    };
     std::fs::create_dir_all(&dir).unwrap();
     let files = build(&dir, tmp.path());
     assert_eq!(files, (TABLES * FILES_PER_TABLE) as u64);

@@ -35,9 +35,16 @@ pub(super) struct TableWork {
     pub entry: TableEntry,
 }
 
-/// One unit of data work: a single file (`file` level) or a range's pair (`kv` level).
-struct Unit {
+/// One unit of data work: a single file (`file` level) or a range's pair (`kv` level), as
+/// indexes into the archive's files (copied only when the unit runs, so memory stays flat).
+struct UnitRef {
     table: usize,
+    write: usize,
+    default: Option<usize>,
+}
+
+/// A unit about to run, with its own copies of the file entries.
+struct Unit {
     write: DataFile,
     default: Option<DataFile>,
 }
@@ -286,7 +293,7 @@ fn plan_units(
     readable: &HashSet<usize>,
     level: Level,
     subset: &Subset,
-) -> (Vec<Unit>, Vec<bool>) {
+) -> (Vec<UnitRef>, Vec<bool>) {
     let mut units = Vec::new();
     let mut whole = vec![true; work.len()];
     for (ti, w) in work.iter().enumerate() {
@@ -297,9 +304,9 @@ fn plan_units(
                     whole[ti] = false;
                     continue;
                 }
-                units.push(Unit {
+                units.push(UnitRef {
                     table: ti,
-                    write: f.clone(),
+                    write: i,
                     default: None,
                 });
             }
@@ -328,10 +335,10 @@ fn plan_units(
                 whole[ti] = false;
                 continue;
             }
-            units.push(Unit {
+            units.push(UnitRef {
                 table: ti,
-                write: archive.files[wi].clone(),
-                default: di.map(|d| archive.files[d].clone()),
+                write: wi,
+                default: di,
             });
         }
     }
@@ -342,33 +349,39 @@ fn plan_units(
 pub(super) async fn verify_data(
     storage: &dyn Storage,
     archive: &SnapshotArchive,
-    work: &[TableWork],
+    mut work: Vec<TableWork>,
     readable: &HashSet<usize>,
     opts: &VerifyOptions,
     progress: &dyn VerifyProgress,
     report: &mut VerifyReport,
 ) -> Result<()> {
-    let (units, whole) = plan_units(archive, work, readable, opts.level, &opts.subset);
+    let (units, whole) = plan_units(archive, &work, readable, opts.level, &opts.subset);
+    let size = |i: usize| archive.files[i].size;
     let total_bytes: u64 = units
         .iter()
-        .map(|u| u.write.size + u.default.as_ref().map_or(0, |d| d.size))
+        .map(|u| size(u.write) + u.default.map_or(0, size))
         .sum();
     let total_files: u64 = units
         .iter()
         .map(|u| 1 + u64::from(u.default.is_some()))
         .sum();
     progress.start(total_files, total_bytes);
+    // Moved out of the catalog entries: one TableInfo per table in memory.
     let infos: Vec<Option<Arc<TableInfo>>> = work
-        .iter()
-        .map(|w| w.entry.info.clone().map(Arc::new))
+        .iter_mut()
+        .map(|w| w.entry.info.take().map(Arc::new))
         .collect();
     let mut sums: Vec<Option<Checksum>> = vec![Some(Checksum::default()); work.len()];
     let mut outcomes = stream::iter(units.into_iter().map(|u| {
         let ti = u.table;
         let files = 1 + u64::from(u.default.is_some());
+        let unit = Unit {
+            write: archive.files[u.write].clone(),
+            default: u.default.map(|d| archive.files[d].clone()),
+        };
         let fut = run_unit(
             storage,
-            u,
+            unit,
             work[ti].name.clone(),
             infos[ti].clone(),
             opts.level,

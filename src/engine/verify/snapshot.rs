@@ -132,8 +132,10 @@ async fn open_tolerant(
     .buffered(METAFILE_READ_CONCURRENCY)
     .collect()
     .await;
-    let mut files = meta.files.clone();
-    let mut schemas = meta.schemas.clone();
+    let mut meta = meta;
+    // Moved, not copied: a V1 root can list 100,000 files inline.
+    let mut files = std::mem::take(&mut meta.files);
+    let mut schemas = std::mem::take(&mut meta.schemas);
     let mut ddl_items = Vec::new();
     for r in results {
         match r? {
@@ -422,7 +424,7 @@ pub async fn verify_snapshot(
             .file(BACKUPMETA),
         );
     }
-    let archive = open_tolerant(storage, meta, opts, report).await?;
+    let mut archive = open_tolerant(storage, meta, opts, report).await?;
     for p in &archive.metafiles {
         if let (Ok(()), Err(e)) = (check_relative_name(&p.name), parse_metafile_name(&p.name)) {
             // BR reads a pointer whatever the leaf is called: an odd name is a warning.
@@ -461,9 +463,11 @@ pub async fn verify_snapshot(
             .file(&f.name),
         );
     }
+    // The schema JSON is decoded into the catalog now; keep only one copy in memory.
+    archive.schemas = Vec::new();
     let mut work = Vec::new();
-    for entry in entries.iter().filter(|e| e.info.is_some()) {
-        let name = table_name(entry);
+    for entry in entries.into_iter().filter(|e| e.info.is_some()) {
+        let name = table_name(&entry);
         if let Some(filter) = &opts.filter {
             if !filter.matches_table(&entry.db, entry.table.as_deref().unwrap_or("")) {
                 continue;
@@ -488,7 +492,7 @@ pub async fn verify_snapshot(
                 .expected_actual(checksum_text(&entry.checksum), checksum_text(&from_files)),
             );
         }
-        check_coverage(&archive, entry, &name, complete, report);
+        check_coverage(&archive, &entry, &name, complete, report);
         report.tables.push(TableResult {
             db: entry.db.clone(),
             table: entry.table.clone().unwrap_or_default(),
@@ -504,11 +508,11 @@ pub async fn verify_snapshot(
         work.push(TableWork {
             result: report.tables.len() - 1,
             name,
-            entry: entry.clone(),
+            entry,
         });
     }
     if opts.level >= Level::File {
-        verify_data(storage, &archive, &work, &readable, opts, progress, report).await?;
+        verify_data(storage, &archive, work, &readable, opts, progress, report).await?;
     }
     count_table_errors(report);
     Ok(())
