@@ -11,6 +11,7 @@ pub mod kv_scan;
 pub mod ranges;
 pub mod restore;
 pub mod sample;
+pub mod sample_log;
 pub mod tables;
 pub mod verify;
 pub mod workload;
