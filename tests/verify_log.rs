@@ -99,7 +99,9 @@ impl Fx {
     }
 
     fn write(&self, name: &str, b: Vec<u8>) {
-        self.rt.block_on(self.s.write(name, Bytes::from(b))).unwrap();
+        self.rt
+            .block_on(self.s.write(name, Bytes::from(b)))
+            .unwrap();
     }
 
     fn delete(&self, name: &str) {
@@ -255,7 +257,12 @@ fn merge(fx: &Fx, stop: impl Fn(&MergeStep) -> bool) {
         .sum
         .flushes
         .iter()
-        .map(|f| (f.meta_path.clone(), decode_log_meta(&fx.read(&f.meta_path)).unwrap()))
+        .map(|f| {
+            (
+                f.meta_path.clone(),
+                decode_log_meta(&fx.read(&f.meta_path)).unwrap(),
+            )
+        })
         .collect();
     let mut n = 0u128;
     let plan = plan_merge(&metas, 1 << 20, &mut || {
@@ -306,7 +313,10 @@ fn verify_log_12_half_merged_archive_has_no_errors_and_no_double_count() {
     // LOG-MERGE-3 phases 1 and 2 done: every sub-file is listed twice (LOG-MERGE-5).
     let fx = fixture(LogSampleSpec::default());
     merge(&fx, |s| {
-        matches!(s, MergeStep::RewriteMeta { .. } | MergeStep::DeleteMeta { .. })
+        matches!(
+            s,
+            MergeStep::RewriteMeta { .. } | MergeStep::DeleteMeta { .. }
+        )
     });
     let r = fx.verify(Level::File);
     assert_clean(&r);
@@ -406,7 +416,13 @@ fn verify_log_3_missing_group_object_is_a_finding_and_a_gap() {
             "LOG-2",
             &obj,
         );
-        assert_defect(&r, &["log-object-missing", "log-ts-gap"], "log-ts-gap", "VERIFY-LOG-8", &obj);
+        assert_defect(
+            &r,
+            &["log-object-missing", "log-ts-gap"],
+            "log-ts-gap",
+            "VERIFY-LOG-8",
+            &obj,
+        );
         let log = r.log.unwrap();
         let gap = TsWindow {
             from: g.min_ts,
@@ -445,7 +461,11 @@ fn verify_log_5_corrupted_zstd_frame() {
         "LOG-FILE-3",
         &obj,
     );
-    assert_eq!(r.of_kind("log-frame-corrupt").count(), 1, "only the first sub-file");
+    assert_eq!(
+        r.of_kind("log-frame-corrupt").count(),
+        1,
+        "only the first sub-file"
+    );
 }
 
 #[test]
@@ -516,7 +536,13 @@ fn verify_log_2_undecodable_meta_names_the_object_and_loses_its_flush() {
         "LOG-META-1",
         &path,
     );
-    assert_defect(&r, &["log-meta-undecodable", "log-ts-gap"], "log-ts-gap", "VERIFY-LOG-8", &path);
+    assert_defect(
+        &r,
+        &["log-meta-undecodable", "log-ts-gap"],
+        "log-ts-gap",
+        "VERIFY-LOG-8",
+        &path,
+    );
     // its object is now listed by no meta
     assert_eq!(r.of_kind("log-object-unreferenced").count(), 1);
     let m = &fx.flush(2).meta;

@@ -16,8 +16,8 @@ use crate::format::crypto::Cipher;
 use crate::format::lock::LOCK_CONTENT;
 use crate::format::logfile::{build_sub_file, key_ts, GroupBuilder, SubFileSpec};
 use crate::format::logmeta::{
-    encode_global_checkpoint, encode_log_meta, EventKind, LogCompression, LogMeta,
-    LogMetaVersion, LogSubFile,
+    encode_global_checkpoint, encode_log_meta, EventKind, LogCompression, LogMeta, LogMetaVersion,
+    LogSubFile,
 };
 use crate::format::naming::log::{build_global_checkpoint_path, build_log_data_path, MetaName};
 use crate::format::naming::snapshot::{Cf, LOCK};

@@ -6,8 +6,6 @@
 //! `format::logmeta`/`format::logfile`, names in `format::naming::log`.
 
 use super::finding::{Finding, LogResult, TsWindow};
-use log_data::{check_sub_file, CannotCheck, SubFileOutcome};
-use log_window::{coverage, Lost};
 use super::{unreadable, Level, VerifyOptions, VerifyProgress, VerifyReport};
 use crate::engine::{EngineError, Result};
 use crate::format::backupmeta::{decode_backupmeta, BackupMeta};
@@ -22,6 +20,8 @@ use crate::format::naming::log::{
 };
 use crate::storage::{Storage, StorageErrorKind};
 use futures::stream::{self, StreamExt};
+use log_data::{check_sub_file, CannotCheck, SubFileOutcome};
+use log_window::{coverage, Lost};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
@@ -54,7 +54,12 @@ struct ObjectRefs {
 impl ObjectRefs {
     fn ts(&self) -> (u64, u64) {
         let lo = self.subs.iter().map(|(_, f)| f.min_ts).min().unwrap_or(0);
-        let hi = self.subs.iter().map(|(_, f)| f.max_ts).max().unwrap_or(u64::MAX);
+        let hi = self
+            .subs
+            .iter()
+            .map(|(_, f)| f.max_ts)
+            .max()
+            .unwrap_or(u64::MAX);
         (lo, hi)
     }
 }
@@ -174,7 +179,9 @@ async fn read_window_docs(
             Finding::warning(
                 "log-safepoint-misspelled",
                 "LOG-NAME-10",
-                format!("BR never reads this spelling; its truncate safepoint is {TRUNCATE_SAFEPOINT}"),
+                format!(
+                    "BR never reads this spelling; its truncate safepoint is {TRUNCATE_SAFEPOINT}"
+                ),
             )
             .file(TRUNCATE_SAFEPOINT_DOC_SPELLING),
         );
@@ -553,7 +560,10 @@ pub async fn verify_log(
     let objects = collect_objects(&docs);
     check_objects_exist(&objects, &listing, report, &mut lost);
     if opts.level >= Level::File {
-        check_data(storage, &objects, &listing, opts, progress, report, &mut lost).await?;
+        check_data(
+            storage, &objects, &listing, opts, progress, report, &mut lost,
+        )
+        .await?;
     }
     // VERIFY-LOG-11 (LOG-MERGE-7): data objects no meta lists.
     for name in listing.keys().filter(|n| n.ends_with(".log")) {

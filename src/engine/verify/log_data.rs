@@ -4,12 +4,14 @@
 //! `format::logfile::decode_sub_file`, which stops at the first error. Pure: no I/O; the
 //! caller reads the object once and runs this on a blocking thread.
 
+use crate::codec::write::WriteRef;
 use crate::engine::verify::finding::Finding;
 use crate::engine::verify::sha256;
-use crate::codec::write::WriteRef;
 use crate::format::checksum::Checksum;
 use crate::format::crypto::{Cipher, CipherMethod};
-use crate::format::logfile::{events, key_ts, sub_file_range, DECOMPRESS_SLACK, MAX_SUB_FILE_LENGTH};
+use crate::format::logfile::{
+    events, key_ts, sub_file_range, DECOMPRESS_SLACK, MAX_SUB_FILE_LENGTH,
+};
 use crate::format::logmeta::{EventKind, LogCompression, LogSubFile};
 use crate::format::naming::snapshot::Cf;
 use std::io::Read;
@@ -29,7 +31,10 @@ pub(crate) struct SubFileOutcome {
 #[derive(Debug)]
 pub(crate) enum CannotCheck {
     NoKey(CipherMethod),
-    OtherMethod { file: CipherMethod, given: CipherMethod },
+    OtherMethod {
+        file: CipherMethod,
+        given: CipherMethod,
+    },
 }
 
 fn finding(kind: &'static str, rule: &'static str, object: &str, what: &str) -> Finding {
@@ -37,39 +42,46 @@ fn finding(kind: &'static str, rule: &'static str, object: &str, what: &str) -> 
 }
 
 /// Inflates a stored sub-file with the LOG-FILE-9 cap. `Err` is the finding.
-fn inflate(stored: &[u8], f: &LogSubFile, object: &str, what: &str) -> Result<Vec<u8>, Finding> {
+fn inflate(
+    stored: &[u8],
+    f: &LogSubFile,
+    object: &str,
+    what: &str,
+) -> Result<Vec<u8>, Box<Finding>> {
+    let fail = |kind, rule, detail: String| Box::new(finding(kind, rule, object, &detail));
     match f.compression {
         LogCompression::None => Ok(stored.to_vec()),
         LogCompression::Zstd => {
             if f.length > MAX_SUB_FILE_LENGTH {
-                return Err(finding(
+                let mut e = fail(
                     "log-length-mismatch",
                     "LOG-FILE-9",
-                    object,
-                    &format!("{what}: declared length over the {MAX_SUB_FILE_LENGTH}-byte limit"),
-                )
-                .expected_actual(format!("<= {MAX_SUB_FILE_LENGTH}"), f.length));
+                    format!("{what}: declared length over the {MAX_SUB_FILE_LENGTH}-byte limit"),
+                );
+                e.expected = Some(format!("<= {MAX_SUB_FILE_LENGTH}"));
+                e.actual = Some(f.length.to_string());
+                return Err(e);
             }
             let cap = f.length + DECOMPRESS_SLACK;
             let mut out = Vec::new();
             let r = zstd::stream::read::Decoder::new(stored)
                 .and_then(|d| d.take(cap + 1).read_to_end(&mut out));
             if let Err(e) = r {
-                return Err(finding(
+                return Err(fail(
                     "log-frame-corrupt",
                     "LOG-FILE-3",
-                    object,
-                    &format!("{what}: the zstd frame does not decode: {e}"),
+                    format!("{what}: the zstd frame does not decode: {e}"),
                 ));
             }
             if out.len() as u64 > cap {
-                return Err(finding(
+                let mut e = fail(
                     "log-length-mismatch",
                     "LOG-FILE-9",
-                    object,
-                    &format!("{what}: the zstd frame inflates past the declared length"),
-                )
-                .expected_actual(f.length, format!("> {cap}")));
+                    format!("{what}: the zstd frame inflates past the declared length"),
+                );
+                e.expected = Some(f.length.to_string());
+                e.actual = Some(format!("> {cap}"));
+                return Err(e);
             }
             Ok(out)
         }
@@ -190,7 +202,7 @@ pub(crate) fn check_sub_file(
     let plain = match inflate(stored, f, object, what) {
         Ok(p) => p,
         Err(fd) => {
-            out.findings.push(fd);
+            out.findings.push(*fd);
             suspect(&mut out);
             return Ok(out);
         }

@@ -56,8 +56,8 @@ pub(crate) fn coverage(lower: u64, upper: u64, lost: &[Lost]) -> (Vec<TsWindow>,
     let mut windows = Vec::new();
     let mut cur = lower;
     for g in &gaps {
-        // g.range.from > lower (clipped), so the subtraction cannot underflow.
-        if g.range.from - 1 >= cur {
+        // g.range.from > lower (clipped), so from - 1 cannot underflow.
+        if g.range.from > cur {
             windows.push(TsWindow {
                 from: cur,
                 to: g.range.from - 1,
