@@ -19,7 +19,10 @@ use crate::format::logmeta::{
     encode_global_checkpoint, encode_log_meta, EventKind, LogCompression, LogMeta, LogMetaVersion,
     LogSubFile,
 };
-use crate::format::naming::log::{build_global_checkpoint_path, build_log_data_path, MetaName};
+use crate::format::naming::log::{
+    build_global_checkpoint_path, build_log_data_path, MetaName, META_FLAG_EMPTY,
+    META_FLAG_NO_META_KV,
+};
 use crate::format::naming::snapshot::{Cf, LOCK};
 use crate::storage::Storage;
 use bytes::Bytes;
@@ -49,6 +52,9 @@ pub struct LogSampleSpec {
     pub names: MetaNameGen,
     /// V1 metadata (one object per sub-file, TiKV ≤ v6.2) instead of V2 groups.
     pub v1: bool,
+    /// Flush 1 of every store is empty and recorded as such: a `.meta` with no groups whose
+    /// tagged name has flag bit 1 (LOG-NAME-4), as a writer that records idle flushes does.
+    pub record_empty: bool,
 }
 
 impl Default for LogSampleSpec {
@@ -60,6 +66,7 @@ impl Default for LogSampleSpec {
             cipher: Cipher::plaintext(),
             names: MetaNameGen::Tagged,
             v1: false,
+            record_empty: false,
         }
     }
 }
@@ -114,7 +121,14 @@ fn flush_events(store: u64, flush: u64, base_ms: u64) -> anyhow::Result<(Events,
     Ok((defaults, writes))
 }
 
-fn meta_name(gen: MetaNameGen, m: &LogMeta, store: u64, uuid: Uuid, min_begin: u64) -> String {
+fn meta_name(
+    gen: MetaNameGen,
+    m: &LogMeta,
+    store: u64,
+    uuid: Uuid,
+    min_begin: u64,
+    flags: u64,
+) -> String {
     match gen {
         MetaNameGen::PaddedDecimal | MetaNameGen::Decimal => MetaName::Decimal {
             min_resolved_ts: m.resolved_ts,
@@ -134,7 +148,7 @@ fn meta_name(gen: MetaNameGen, m: &LogMeta, store: u64, uuid: Uuid, min_begin: u
             min_begin_ts: min_begin,
             min_ts: m.min_ts,
             max_ts: m.max_ts,
-            flags: Some(crate::format::naming::log::META_FLAG_NO_META_KV),
+            flags: Some(flags),
             other_tags: Vec::new(),
         },
     }
@@ -174,6 +188,33 @@ pub async fn write_log_sample(
     };
     for flush in 1..=spec.flushes {
         for store in 1..=spec.stores {
+            let resolved = tso::compose(base_ms + flush * 1_000 + 900, 0);
+            if spec.record_empty && flush == 1 {
+                let meta = LogMeta {
+                    store_id: store as i64,
+                    resolved_ts: resolved,
+                    min_ts: 0,
+                    max_ts: 0,
+                    version: LogMetaVersion::V2,
+                    groups: Vec::new(),
+                    files: Vec::new(),
+                };
+                let flags = META_FLAG_NO_META_KV | META_FLAG_EMPTY;
+                let uuid = Uuid::from_u128(next());
+                let meta_path = meta_name(spec.names, &meta, store, uuid, 0, flags);
+                storage
+                    .write(&meta_path, Bytes::from(encode_log_meta(&meta)))
+                    .await?;
+                summary.checkpoint_ts = resolved;
+                summary.flushes.push(SampleFlush {
+                    store_id: store,
+                    flush,
+                    meta_path,
+                    meta,
+                    objects: Vec::new(),
+                });
+                continue;
+            }
             let (defaults, writes) = flush_events(store, flush, base_ms)?;
             let sub_spec = |cf| SubFileSpec {
                 region_id: 10 + store as i64,
@@ -199,7 +240,6 @@ pub async fn write_log_sample(
                 .collect::<Result<_, _>>()?;
             let min_ts = ts.iter().copied().min().unwrap_or(0);
             let max_ts = ts.iter().copied().max().unwrap_or(0);
-            let resolved = tso::compose(base_ms + flush * 1_000 + 900, 0);
             let mut meta = LogMeta {
                 store_id: store as i64,
                 resolved_ts: resolved,
@@ -246,7 +286,15 @@ pub async fn write_log_sample(
                 .map(|(_, f)| f.min_begin_ts_in_default_cf)
                 .min()
                 .unwrap_or(min_ts);
-            let meta_path = meta_name(spec.names, &meta, store, Uuid::from_u128(next()), min_begin);
+            let uuid = Uuid::from_u128(next());
+            let meta_path = meta_name(
+                spec.names,
+                &meta,
+                store,
+                uuid,
+                min_begin,
+                META_FLAG_NO_META_KV,
+            );
             storage
                 .write(&meta_path, Bytes::from(encode_log_meta(&meta)))
                 .await?;

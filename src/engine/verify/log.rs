@@ -16,7 +16,7 @@ use crate::format::logmeta::{
 use crate::format::merge::SubFileId;
 use crate::format::naming::log::{
     parse_global_checkpoint_path, parse_meta_path, MetaName, BACKUPMETA, GLOBAL_CHECKPOINT_DIR,
-    META_DIR, TRUNCATE_SAFEPOINT, TRUNCATE_SAFEPOINT_DOC_SPELLING,
+    META_DIR, META_FLAG_EMPTY, TRUNCATE_SAFEPOINT, TRUNCATE_SAFEPOINT_DOC_SPELLING,
 };
 use crate::storage::{Storage, StorageErrorKind};
 use futures::stream::{self, StreamExt};
@@ -622,7 +622,10 @@ pub async fn verify_log(
         .max_by_key(|(t, _)| *t);
     if let (Some((flushed, d)), Some(ckpt)) = (newest, checkpoint) {
         if flushed < ckpt {
-            let records_empty = matches!(d.name, Some(MetaName::Tagged { flags: Some(_), .. }));
+            // A writer that records idle flushes leaves one `.meta` per flush (LOG-NAME-4 bit 1).
+            let records_empty = docs.iter().any(|d| {
+                matches!(d.name, Some(MetaName::Tagged { flags: Some(f), .. }) if f & META_FLAG_EMPTY != 0)
+            });
             if records_empty {
                 lost.push(Lost {
                     from: flushed + 1,
