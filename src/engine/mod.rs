@@ -12,6 +12,7 @@ pub mod log;
 pub mod ranges;
 pub mod restore;
 pub mod sample;
+pub mod sample_log;
 pub mod tables;
 pub mod verify;
 pub mod workload;

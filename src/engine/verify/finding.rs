@@ -145,7 +145,8 @@ impl TableResult {
     }
 }
 
-/// A restorable interval of a log archive, `(from, to]` in TSO (LOG-CKPT-2).
+/// A restorable interval (or a gap) of a log archive, `[from, to]` in TSO, both ends
+/// inclusive (VERIFY-LOG-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TsWindow {
     pub from: u64,
