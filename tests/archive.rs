@@ -7,8 +7,8 @@ use brkit::archive::snapshot::SnapshotArchive;
 use brkit::archive::sst_writer::SstCompression;
 use brkit::archive::writer::SnapshotWriter;
 use brkit::archive::{detect_kind, ArchiveError};
-use brkit::engine::kv_check::check_archive;
 use brkit::engine::sample::{write_sample_archive, write_sample_log_archive, SampleSpec};
+use brkit::engine::verify::{run_verify, Level, NoProgress, VerifyOptions, VerifyReport};
 use brkit::format::backupmeta::MetaVersion;
 use brkit::format::crypto::{Cipher, CipherMethod};
 use brkit::format::layout::ArchiveKind;
@@ -55,6 +55,14 @@ fn sample(
         storage,
         cipher,
     }
+}
+
+/// `verify --level kv` of a fixture.
+fn verify_kv(f: &Fixture) -> VerifyReport {
+    let mut o = VerifyOptions::new(Level::Kv);
+    o.cipher = f.cipher.clone();
+    rt().block_on(run_verify(f.storage.as_ref(), &o, &NoProgress))
+        .unwrap()
 }
 
 fn aes(method: CipherMethod) -> Cipher {
@@ -117,17 +125,28 @@ fn round_trip_every_compression_cipher_and_meta_version() {
                 file.name
             );
         }
-        let checks = rt
-            .block_on(check_archive(f.storage.as_ref(), &archive, &f.cipher, 2))
-            .unwrap();
-        assert_eq!(checks.len(), 2);
-        for c in &checks {
-            assert!(c.is_ok(), "{compression:?} {version:?} {}: {c:?}", c.table);
-            assert_eq!(c.rows, 700);
-            assert_eq!(c.undecodable_rows, 0);
+        let r = verify_kv(&f);
+        assert!(
+            r.findings.is_empty(),
+            "{compression:?} {version:?}: {:#?}",
+            r.findings
+        );
+        assert_eq!(r.tables.len(), 2);
+        for t in &r.tables {
+            assert_eq!(
+                t.recomputed,
+                Some(t.expected),
+                "{compression:?} {version:?} {t:?}"
+            );
+            assert_eq!(t.rows, 700);
+            assert_eq!(t.undecodable_rows, 0);
         }
-        let users = checks.iter().find(|c| c.table == "users").unwrap();
-        assert_eq!(users.actual.total_kvs, 1400, "700 rows + 700 index entries");
+        let users = r.tables.iter().find(|t| t.table == "users").unwrap();
+        assert_eq!(
+            users.recomputed.unwrap().total_kvs,
+            1400,
+            "700 rows + 700 index entries"
+        );
     }
 }
 
@@ -169,23 +188,20 @@ fn flipped_sst_byte_is_caught_by_sha256_and_data_checks() {
     bytes[200] ^= 0x01;
     rt.block_on(f.storage.write(&victim.name, bytes.into()))
         .unwrap();
-    // Either the SST's own block checksum fails, or the re-derived numbers differ; the SHA-256
-    // of the stored bytes no longer matches in any case.
-    match rt.block_on(check_archive(f.storage.as_ref(), &archive, &f.cipher, 0)) {
-        Err(e) => assert!(
-            format!("{e:#}").contains(&victim.name),
-            "error does not name the file: {e:#}"
-        ),
-        Ok(checks) => {
-            let file = checks
-                .iter()
-                .flat_map(|c| &c.files)
-                .find(|x| x.name == victim.name)
-                .unwrap();
-            assert!(!file.sha256_ok);
-            assert!(checks.iter().any(|c| !c.is_ok()));
-        }
-    }
+    // The SHA-256 of the stored bytes no longer matches, and the data check fails too: the
+    // SST's own block checksum (SST-4) or the re-derived numbers.
+    let r = verify_kv(&f);
+    let named = |kind: &str| {
+        r.of_kind(kind)
+            .any(|x| x.file.as_deref() == Some(victim.name.as_str()))
+    };
+    assert!(named("sha256-mismatch"), "{:#?}", r.findings);
+    assert!(
+        named("sst-undecodable") || named("file-checksum-mismatch"),
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(r.exit_code(), 1);
 }
 
 #[test]

@@ -203,7 +203,7 @@ fn render_human(out: &mut impl Write, r: &VerifyReport, url: &str) -> std::io::R
         for w in &l.windows {
             writeln!(
                 out,
-                "  restorable: ({}, {}]  {} .. {}",
+                "  restorable: [{}, {}]  {} .. {}",
                 w.from,
                 w.to,
                 tso::display_utc(w.from),
@@ -211,7 +211,7 @@ fn render_human(out: &mut impl Write, r: &VerifyReport, url: &str) -> std::io::R
             )?;
         }
         for g in &l.gaps {
-            writeln!(out, "  GAP: ({}, {}] is not restorable", g.from, g.to)?;
+            writeln!(out, "  GAP: [{}, {}] is not restorable", g.from, g.to)?;
         }
     }
     writeln!(

@@ -6,7 +6,6 @@
 pub mod backup;
 pub mod error;
 pub mod filter;
-pub mod kv_check;
 pub mod kv_scan;
 pub mod log;
 pub mod ranges;

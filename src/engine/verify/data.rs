@@ -49,6 +49,9 @@ struct Unit {
     default: Option<DataFile>,
 }
 
+/// A range's (write, default) file indexes.
+type PairSlots = (Option<usize>, Option<usize>);
+
 /// What one unit found.
 #[derive(Default)]
 struct UnitOutcome {
@@ -84,13 +87,20 @@ fn check_sha(f: &DataFile, stored: &[u8], table: &str) -> Option<Finding> {
 }
 
 /// The plaintext of a data file (CRYPT-5).
-fn plaintext(f: &DataFile, stored: Bytes, cipher: &Cipher) -> std::result::Result<Bytes, Finding> {
+fn plaintext(
+    f: &DataFile,
+    stored: Bytes,
+    cipher: &Cipher,
+) -> std::result::Result<Bytes, Box<Finding>> {
     if !cipher.is_encrypted() {
         return Ok(stored);
     }
     let mut plain = stored.to_vec();
     cipher.apply(&f.cipher_iv, &mut plain).map_err(|e| {
-        Finding::error("undecryptable", e.rule.unwrap_or("CRYPT-5"), e.to_string()).file(&f.name)
+        Box::new(
+            Finding::error("undecryptable", e.rule.unwrap_or("CRYPT-5"), e.to_string())
+                .file(&f.name),
+        )
     })?;
     Ok(Bytes::from(plain))
 }
@@ -313,7 +323,7 @@ fn plan_units(
             continue;
         }
         // DATA-6: a range's files share their bounds.
-        let mut pairs: BTreeMap<(&[u8], &[u8]), (Option<usize>, Option<usize>)> = BTreeMap::new();
+        let mut pairs: BTreeMap<(&[u8], &[u8]), PairSlots> = BTreeMap::new();
         for &i in &w.entry.files {
             let f = &archive.files[i];
             let slot = pairs
