@@ -347,9 +347,14 @@ async fn finish(
         summary.gone.len()
     ));
     // 3. replay
+    // Partitions, and the logical id too (global indexes of partitioned tables, RANGE-*).
     let physical: BTreeSet<i64> = tables
         .iter()
-        .flat_map(|(t, _)| t.old_info.physical_ids())
+        .flat_map(|(t, _)| {
+            let mut ids = t.old_info.physical_ids();
+            ids.push(t.old_info.id);
+            ids
+        })
         .collect();
     let rules = tables.iter().flat_map(|(t, _)| t.rules.clone()).collect();
     let plan = plan_replay(files, &physical, summary.snapshot_ts, summary.restored_ts);
