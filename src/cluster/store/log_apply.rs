@@ -135,3 +135,121 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_util::{raw_cf, row, scan_all, temp_store, val};
+    use super::*;
+    use crate::codec::bytes::encode_bytes;
+    use crate::codec::mvcc::encode_mvcc_key;
+    use crate::codec::table::table_rule;
+    use crate::codec::write::{Write, WriteType};
+    use crate::format::logfile::encode_event;
+
+    fn stream(evs: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in evs {
+            encode_event(&mut out, k, v).unwrap();
+        }
+        out
+    }
+
+    fn put_rec(start: u64, short: Option<Vec<u8>>) -> Vec<u8> {
+        Write::new(WriteType::Put, start, short).encode().unwrap()
+    }
+
+    fn all<'a>() -> ApplyWindow<'a> {
+        ApplyWindow {
+            start_ts: 0,
+            restore_ts: u64::MAX,
+            region_start: b"",
+            region_end: b"",
+        }
+    }
+
+    #[test]
+    fn rewrite_4_events_land_rewritten_with_their_ts_inside_window_and_region() {
+        let (_d, s) = temp_store(1);
+        let long = val(3, 400);
+        let defaults = stream(&[(encode_mvcc_key(&row(5, 2), 15), long.clone())]);
+        let writes = stream(&[
+            (
+                encode_mvcc_key(&row(5, 1), 20),
+                put_rec(10, Some(b"v1".to_vec())),
+            ),
+            (encode_mvcc_key(&row(5, 2), 25), put_rec(15, None)),
+            (
+                encode_mvcc_key(&row(5, 3), 40),
+                put_rec(35, Some(b"late".to_vec())),
+            ),
+            (
+                encode_mvcc_key(&row(5, 9), 22),
+                put_rec(21, Some(b"far".to_vec())),
+            ),
+        ]);
+        let rules = [table_rule(5, 50)];
+        // region of the new table's handles 1..5 only
+        let (rs, re) = (encode_bytes(&row(50, 1)), encode_bytes(&row(50, 5)));
+        let w = ApplyWindow {
+            start_ts: 11,
+            restore_ts: 30,
+            region_start: &rs,
+            region_end: &re,
+        };
+        let dw = ApplyWindow { start_ts: 0, ..w };
+        let d = s
+            .apply_log_events(&defaults, Cf::Default, false, &rules, &dw)
+            .unwrap();
+        assert_eq!((d.in_window, d.applied), (1, 1));
+        let o = s
+            .apply_log_events(&writes, Cf::Write, false, &rules, &w)
+            .unwrap();
+        // ts 40 is after restore_ts; handle 9 is outside the region
+        assert_eq!((o.in_window, o.applied), (3, 2));
+        let got = scan_all(&s, 100);
+        assert_eq!(
+            got,
+            vec![(row(50, 1), b"v1".to_vec()), (row(50, 2), long)],
+            "rewritten to table 50, long value joined from the default CF"
+        );
+        assert!(scan_all(&s, 19).is_empty(), "original commit ts kept");
+    }
+
+    #[test]
+    fn delete_events_remove_the_exact_version() {
+        let (_d, s) = temp_store(1);
+        let ev = [(
+            encode_mvcc_key(&row(5, 1), 20),
+            put_rec(10, Some(b"v".to_vec())),
+        )];
+        s.apply_log_events(&stream(&ev), Cf::Write, false, &[], &all())
+            .unwrap();
+        assert_eq!(raw_cf(&s, Cf::Write).len(), 1);
+        let del = [(encode_mvcc_key(&row(5, 1), 20), Vec::new())];
+        let o = s
+            .apply_log_events(&stream(&del), Cf::Write, true, &[], &all())
+            .unwrap();
+        assert_eq!(o.applied, 1);
+        assert!(raw_cf(&s, Cf::Write).is_empty());
+    }
+
+    #[test]
+    fn rewrite_4_key_of_no_rule_and_damaged_stream_are_errors() {
+        let (_d, s) = temp_store(1);
+        let ev = stream(&[(
+            encode_mvcc_key(&row(6, 1), 20),
+            put_rec(10, Some(b"v".to_vec())),
+        )]);
+        let e = s
+            .apply_log_events(&ev, Cf::Write, false, &[table_rule(5, 50)], &all())
+            .unwrap_err();
+        assert!(e.to_string().contains("REWRITE-4"), "{e}");
+        let cut = &ev[..ev.len() - 1];
+        assert!(s
+            .apply_log_events(cut, Cf::Write, false, &[], &all())
+            .is_err());
+        assert!(s
+            .apply_log_events(&ev, Cf::Lock, false, &[], &all())
+            .is_err());
+    }
+}
