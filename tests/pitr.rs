@@ -454,3 +454,97 @@ fn log_file_5_damaged_sub_file_fails_and_drops_the_created_tables() {
         dst.close().await;
     });
 }
+
+/// Log replay speed (scripts/bench-pitr.sh runs it): a bulk load into a database created after
+/// the snapshot, so the whole load is replayed from the log; prints MB/s of log data. No
+/// timing assertion.
+#[test]
+#[ignore = "benchmark: scripts/bench-pitr.sh"]
+fn bench_log_replay_speed() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (tables_n, rows) = (env("BENCH_TABLES", 2), env("BENCH_ROWS", 60_000));
+    let dir = match std::env::var("BENCH_DIR") {
+        Ok(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            tempfile::tempdir_in(d).unwrap()
+        }
+        Err(_) => tempfile::tempdir().unwrap(),
+    };
+    let root = dir.path();
+    let (log_url, snap_url) = (url(&root.join("log")), url(&root.join("snap")));
+    rt().block_on(async {
+        let src_dir = root.join("src");
+        let src = ClusterClient::connect(&url(&src_dir)).await.unwrap();
+        workload::load(&src, &spec("sbtest")).await.unwrap();
+        let log_start = src.tso().await.unwrap();
+        run_backup(
+            &src,
+            storage(&snap_url),
+            &BackupOptions::new(&snap_url),
+            &Quiet,
+        )
+        .await
+        .unwrap();
+        let bulk = WorkloadSpec {
+            db: "bulk".into(),
+            tables: tables_n as usize,
+            rows,
+            seed: SEED,
+        };
+        let t = std::time::Instant::now();
+        let loaded = workload::load(&src, &bulk).await.unwrap();
+        eprintln!(
+            "[bench] loaded {:.1} MB ({} KVs) after the snapshot in {:.1}s",
+            loaded.bytes as f64 / 1e6,
+            loaded.kvs,
+            t.elapsed().as_secs_f64()
+        );
+        let checkpoint = src.tso().await.unwrap();
+        let regions = src.scan_regions(b"", b"").await.unwrap();
+        src.close().await;
+        let bounds: Vec<u64> = (1..=4u64)
+            .map(|i| log_start + (checkpoint - log_start) * i / 4)
+            .collect();
+        let p = log_producer::produce(
+            storage(&log_url).as_ref(),
+            &src_dir,
+            &regions,
+            log_start,
+            &bounds,
+        )
+        .await;
+        eprintln!("[bench] log archive: {p:?}");
+        let dst = ClusterClient::connect(&url(&root.join("dst")))
+            .await
+            .unwrap();
+        let o = PitrOptions::new(&log_url, &snap_url);
+        let s = run_pitr(&dst, storage(&log_url), storage(&snap_url), &o, &Quiet)
+            .await
+            .unwrap();
+        dst.close().await;
+        let secs = s.replay_elapsed.as_secs_f64().max(1e-9);
+        let mbps = s.replay.plain_bytes as f64 / 1e6 / secs;
+        println!(
+            "BENCH log_replay files={} stored_mb={:.1} log_mb={:.1} events={} replay_s={:.2} \
+             mb_per_s={:.1} stored_mb_per_s={:.1} total_s={:.2} goal_mb_per_s=100 {}",
+            s.replay.files,
+            s.replay.stored_bytes as f64 / 1e6,
+            s.replay.plain_bytes as f64 / 1e6,
+            s.replay.events,
+            secs,
+            mbps,
+            s.replay.stored_bytes as f64 / 1e6 / secs,
+            s.elapsed.as_secs_f64(),
+            if mbps >= 100.0 {
+                "MEETS_GOAL"
+            } else {
+                "BELOW_GOAL"
+            }
+        );
+    });
+}
