@@ -10,13 +10,73 @@
 
 use super::{Result, Store, StoreError};
 use crate::codec::mvcc::{split_ts, DATA_PREFIX};
-use crate::codec::table::{rewrite_encoded_key, RewriteRule};
+use crate::codec::table::{encode_key_prefix, rewrite_encoded_key, RewriteRule};
 use crate::format::logfile::{events, key_ts};
 use crate::format::naming::snapshot::Cf;
 use rocksdb::WriteBatch;
 
 /// Flush a write batch at this many bytes.
 const BATCH_BYTES: usize = 4 << 20;
+
+/// Rules rewritten as memcomparable prefix substitutions (the fast path of REWRITE-6).
+///
+/// When every rule maps a raw prefix of length `L = 8q + r` to one of the same length (table
+/// rules: 9 bytes), substituting BR's legacy encoded prefixes (REWRITE-5) on the encoded key
+/// gives exactly `encode(new ‖ rest)`: the first `q` groups are whole, and group `q` starts
+/// with the `r` remaining prefix bytes whatever follows; same lengths keep every marker. A
+/// match must also have at least `r` real (non-padding) bytes in group `q` (its marker byte
+/// `0xFF - pad` at offset `9q + 8`), else padding zeros could pose as prefix bytes.
+struct EncodedRules {
+    /// (encoded old prefix, encoded new prefix)
+    rules: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Offset of group q's marker, and the smallest marker with >= r real bytes (r > 0).
+    marker: Option<(usize, u8)>,
+}
+
+impl EncodedRules {
+    fn of(rules: &[RewriteRule]) -> Option<EncodedRules> {
+        let len = rules.first()?.old_prefix.len();
+        if rules
+            .iter()
+            .any(|r| r.old_prefix.len() != len || r.new_prefix.len() != len)
+        {
+            return None;
+        }
+        let (q, r) = (len / 8, len % 8);
+        Some(EncodedRules {
+            rules: rules
+                .iter()
+                .map(|w| {
+                    (
+                        encode_key_prefix(&w.old_prefix),
+                        encode_key_prefix(&w.new_prefix),
+                    )
+                })
+                .collect(),
+            // r in 1..=7, so 0xF7 + r cannot overflow
+            marker: (r > 0).then(|| (9 * q + 8, 0xF7 + r as u8)),
+        })
+    }
+
+    /// Rewrites the encoded user key (no ts) of `key_with_ts` into `out` (`z` ‖ new ‖ ts);
+    /// false when no rule matches here (the caller then takes the exact path).
+    fn rewrite(&self, key_with_ts: &[u8], user_len: usize, out: &mut Vec<u8>) -> bool {
+        let user = &key_with_ts[..user_len];
+        if let Some((at, min)) = self.marker {
+            if user.get(at).is_none_or(|&m| m < min) {
+                return false;
+            }
+        }
+        let Some((old, new)) = self.rules.iter().find(|(o, _)| user.starts_with(o)) else {
+            return false;
+        };
+        out.clear();
+        out.push(DATA_PREFIX);
+        out.extend_from_slice(new);
+        out.extend_from_slice(&key_with_ts[old.len()..]);
+        true
+    }
+}
 
 /// Which events of a sub-file one Apply takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +128,7 @@ impl Store {
         let mut batch = WriteBatch::default();
         let mut pending = 0usize;
         let mut k: Vec<u8> = Vec::new();
+        let fast = EncodedRules::of(rules);
         for ev in events(stream) {
             let (key, value) = ev.map_err(|e| StoreError::Format {
                 store_id: self.store_id,
@@ -83,11 +144,20 @@ impl Store {
                 continue;
             }
             out.in_window += 1;
-            let rewritten;
-            let new: &[u8] = if rules.is_empty() {
-                key
-            } else {
-                rewritten = rewrite_encoded_key(rules, key)
+            let (user, _) = split_ts(key).map_err(|s| codec(key, s))?;
+            let user_len = user.len();
+            let fast = match &fast {
+                Some(f) => f.rewrite(key, user_len, &mut k),
+                None if rules.is_empty() => {
+                    k.clear();
+                    k.push(DATA_PREFIX);
+                    k.extend_from_slice(key);
+                    true
+                }
+                None => false,
+            };
+            if !fast {
+                let new = rewrite_encoded_key(rules, key)
                     .map_err(|s| codec(key, s))?
                     .ok_or_else(|| {
                         self.invalid(format!(
@@ -95,9 +165,12 @@ impl Store {
                             hex::encode(key)
                         ))
                     })?;
-                &rewritten
-            };
-            let (user, _) = split_ts(new).map_err(|s| codec(key, s))?;
+                k.clear();
+                k.push(DATA_PREFIX);
+                k.extend_from_slice(&new);
+            }
+            // `k` is `z` ‖ new user key ‖ ts
+            let user = &k[1..k.len() - crate::codec::mvcc::TS_LEN];
             if user < w.region_start || (!w.region_end.is_empty() && user >= w.region_end) {
                 continue;
             }
@@ -112,9 +185,6 @@ impl Store {
                     }
                 }
             }
-            k.clear();
-            k.push(DATA_PREFIX);
-            k.extend_from_slice(new);
             if is_delete {
                 batch.delete_cf(handle, &k);
             } else {
@@ -213,6 +283,43 @@ mod tests {
             "rewritten to table 50, long value joined from the default CF"
         );
         assert!(scan_all(&s, 19).is_empty(), "original commit ts kept");
+    }
+
+    #[test]
+    fn rewrite_5_encoded_prefix_fast_path_equals_decode_rewrite_encode() {
+        use crate::codec::table::{index_key, table_prefix};
+        // table 256 ends in a 0x00 byte: an 8-byte raw key's padding must not pass for it
+        let rules = [table_rule(256, 512), table_rule(5, 50)];
+        let fast = EncodedRules::of(&rules).unwrap();
+        let mut keys = vec![
+            table_prefix(256),
+            table_prefix(256)[..8].to_vec(),
+            row(256, 1),
+            row(256, -7),
+            row(5, 1 << 40),
+            index_key(256, 2, b"abcdefghijklmnopq"),
+            row(6, 1),
+            b"m".to_vec(),
+        ];
+        for n in 0..20 {
+            let mut k = table_prefix(5);
+            k.extend(std::iter::repeat_n(0u8, n));
+            keys.push(k);
+        }
+        for raw in keys {
+            let key = encode_mvcc_key(&raw, 7);
+            let user_len = key.len() - 8;
+            let mut out = Vec::new();
+            let exact = rewrite_encoded_key(&rules, &key).unwrap();
+            if fast.rewrite(&key, user_len, &mut out) {
+                assert_eq!(Some(&out[1..]), exact.as_deref(), "{}", hex::encode(&raw));
+            } else {
+                assert_eq!(exact, None, "fast path missed {}", hex::encode(&raw));
+            }
+        }
+        // rules of different lengths take the exact path only
+        let mixed = [table_rule(5, 50), crate::codec::table::record_rule(6, 60)];
+        assert!(EncodedRules::of(&mixed).is_none());
     }
 
     #[test]
