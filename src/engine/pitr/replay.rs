@@ -160,7 +160,7 @@ impl Replayer<'_> {
             let jobs = self.jobs(&pieces, files).await?;
             stats.requests += jobs.len() as u64;
             let mut next: Vec<Piece> = Vec::new();
-            let mut results = futures::stream::iter(jobs.into_iter())
+            let mut results = futures::stream::iter(jobs)
                 .map(|(region, idx)| async {
                     let r = self.send(&region, &idx, &metas).await;
                     (region, idx, r)
