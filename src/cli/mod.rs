@@ -8,6 +8,7 @@ mod common;
 mod demo;
 mod inspect;
 mod log;
+mod restore_point;
 mod table;
 mod verify;
 
@@ -37,9 +38,9 @@ enum Command {
     /// Back up a cluster into an archive (BR's `br backup`).
     #[command(subcommand)]
     Backup(backup::Scope<backup::BackupArgs>),
-    /// Restore an archive into a cluster (BR's `br restore`).
+    /// Restore an archive into a cluster (BR's `br restore`), or to a point in time.
     #[command(subcommand)]
-    Restore(backup::Scope<backup::RestoreArgs>),
+    Restore(restore_point::RestoreCommand),
     /// Create and change TiDB-compatible tables in a cluster.
     #[command(subcommand)]
     Workload(table::WorkloadCommand),
@@ -61,7 +62,7 @@ pub fn brtool_main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Cluster(c) => cluster::run(c),
         Command::Backup(s) => backup::run_backup_cmd(s),
-        Command::Restore(s) => backup::run_restore_cmd(s),
+        Command::Restore(c) => restore_point::run(c),
         Command::Workload(c) => table::run_workload(c),
         Command::Table(c) => table::run_table(c),
         Command::Log(c) => log::run(c),

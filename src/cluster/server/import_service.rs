@@ -1,7 +1,8 @@
 //! TiKV's import service on one store: `Download` fetches a backup SST from the archive's
 //! storage, checks its SHA-256, decrypts it, rewrites table/index prefixes and stages the keys
 //! that fall in the target region; `MultiIngest` ingests staged files after checking that the
-//! region (and its epoch) still is what the caller saw.
+//! region (and its epoch) still is what the caller saw; `Apply` (PITR's log replay) lives in
+//! `apply_service`.
 
 use super::backup_service::cipher_of;
 use super::state::{ClusterState, StoreHandle};
@@ -23,7 +24,7 @@ pub struct ImportService {
 }
 
 impl ImportService {
-    fn handle(&self) -> Result<Arc<StoreHandle>, Status> {
+    pub(super) fn handle(&self) -> Result<Arc<StoreHandle>, Status> {
         let h = self
             .state
             .store(self.store_id)
@@ -34,7 +35,7 @@ impl ImportService {
     }
 
     /// The region error for a request whose context no longer matches PD, if any.
-    fn region_error(
+    pub(super) fn region_error(
         &self,
         ctx: Option<&crate::proto::kvrpcpb::Context>,
         ssts: &[import_sstpb::SstMeta],
@@ -195,6 +196,15 @@ impl ImportSst for ImportService {
             ssts: r.sst.into_iter().collect(),
         }))
         .await
+    }
+
+    async fn apply(
+        &self,
+        req: Request<import_sstpb::ApplyRequest>,
+    ) -> Result<Response<import_sstpb::ApplyResponse>, Status> {
+        super::apply_service::apply(self, req.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn multi_ingest(

@@ -6,6 +6,7 @@
 //! runs the cluster; RocksDB's own LOCK guards each store as well).
 
 mod admin_service;
+mod apply_service;
 mod backup_service;
 mod catalog_service;
 mod import_service;

@@ -4,14 +4,16 @@
 //! any ts, GC, and TiKV's per-region backup and import endpoints.
 //!
 //! Owns: opening the RocksDB (and refusing a second opener), the write path and the `Store`
-//! type. Reads live in `mvcc`, GC in `gc`, backup in `backup`, import in `import`, region data
-//! moves and size estimates in `ranges`. Everything is synchronous: the gRPC layer calls it
-//! from `spawn_blocking`. No storage I/O here: backup emits files, the caller uploads them.
+//! type. Reads live in `mvcc`, GC in `gc`, backup in `backup`, import in `import`, log replay
+//! (PITR's Apply) in `log_apply`, region data moves and size estimates in `ranges`.
+//! Everything is synchronous: the gRPC layer calls it from `spawn_blocking`. No storage I/O
+//! here: backup emits files, the caller uploads them.
 
 mod backup;
 mod error;
 mod gc;
 mod import;
+mod log_apply;
 mod mvcc;
 mod ranges;
 
@@ -27,6 +29,7 @@ pub(crate) mod test_util;
 pub use backup::{BackupFile, BackupOptions, BackupStats};
 pub use error::{Result, StoreError};
 pub use import::DownloadOutcome;
+pub use log_apply::{ApplyOutcome, ApplyWindow};
 
 use crate::codec::bytes::encode_bytes_to;
 use crate::codec::mvcc::{encode_data_key_to, DATA_PREFIX};

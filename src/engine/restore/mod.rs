@@ -8,7 +8,7 @@
 
 mod plan;
 
-pub use plan::{ExistingPolicy, RestoreTable};
+pub use plan::{create_table, rules_for, ExistingPolicy, RestoreTable};
 
 use crate::archive::catalog::catalog;
 use crate::archive::snapshot::SnapshotArchive;
@@ -41,6 +41,9 @@ pub struct RestoreOptions {
     /// Compare checksums after ingest (BR's `--checksum`, default on).
     pub checksum: bool,
     pub on_existing: ExistingPolicy,
+    /// Restore only the archive tables with these (old) table ids, if set (PITR: the tables
+    /// that still exist at the restored ts).
+    pub only_table_ids: Option<std::collections::BTreeSet<i64>>,
 }
 
 impl RestoreOptions {
@@ -52,6 +55,7 @@ impl RestoreOptions {
             concurrency: 4,
             checksum: true,
             on_existing: ExistingPolicy::Fail,
+            only_table_ids: None,
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct RestoreSummary {
     /// Bytes read from storage.
     pub downloaded_bytes: u64,
     pub elapsed: Duration,
+    /// The restored tables with their new ids and rewrite rules (old → new).
+    pub restored: Vec<RestoreTable>,
 }
 
 fn restore_err(msg: impl Into<String>) -> EngineError {
@@ -93,7 +99,10 @@ pub async fn run_restore(
         ));
     }
     let (entries, _) = catalog(&archive)?;
-    let selected = plan::select(&archive, &entries, &opts.filter)?;
+    let mut selected = plan::select(&archive, &entries, &opts.filter)?;
+    if let Some(ids) = &opts.only_table_ids {
+        selected.retain(|t| ids.contains(&t.old_info.id));
+    }
     if selected.is_empty() {
         return Err(restore_err(format!(
             "no table of {} matches the filter",
@@ -232,6 +241,8 @@ async fn restore_tables(
         summary.kvs,
         if opts.checksum { "match" } else { "skipped" }
     ));
+    drop(gots);
+    summary.restored = tables;
     Ok(summary)
 }
 

@@ -1,0 +1,550 @@
+//! Issue 5, point-in-time restore, end to end over embedded clusters: a source cluster runs
+//! the workload with a log being "backed up" (the test producer in support/log_producer.rs
+//! writes the format/log.md archive from the source's MVCC versions), a snapshot is taken in
+//! the middle, and tables are dropped, truncated and created after it. For several restored
+//! ts (just after the snapshot, mid-run after the DDL, the global checkpoint) a PITR into a
+//! fresh cluster must equal the source's MVCC snapshot at that ts: the same tables, row dumps
+//! and checksums (CSUM-6 rules from the target's ids back to the source's). A restored ts
+//! outside the window (LOG-TRUNC-2) is refused (exit 2 through the CLI); a damaged sub-file
+//! (LOG-FILE-5) fails the restore and drops every table it created.
+
+#[path = "support/log_producer.rs"]
+mod log_producer;
+
+use brkit::cluster::ClusterClient;
+use brkit::codec::model::{DBInfo, TableInfo};
+use brkit::engine::backup::{run_backup, BackupOptions, Quiet};
+use brkit::engine::error::EngineError;
+use brkit::engine::pitr::{run_pitr, Origin, PitrOptions, PitrSummary};
+use brkit::engine::ranges::table_range_pairs;
+use brkit::engine::restore::rules_for;
+use brkit::engine::tables;
+use brkit::engine::workload::{self, WorkloadSpec};
+use brkit::format::checksum::Checksum;
+use brkit::storage::{open_url, Storage};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+const SEED: u64 = 11;
+const DBS: [&str; 2] = ["sbtest", "late"];
+
+/// (db, table) → (CSV rows, checksum in the source's key space, source TableInfo).
+type Image = BTreeMap<(String, String), (Vec<u8>, Checksum, TableInfo)>;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    log_url: String,
+    snap_url: String,
+    snapshot_ts: u64,
+    log_start: u64,
+    checkpoint: u64,
+    /// (label, restored ts or None for the default, expected image)
+    points: Vec<(&'static str, Option<u64>, Image)>,
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn url(p: &Path) -> String {
+    format!("local://{}", p.display())
+}
+
+fn storage(u: &str) -> Arc<dyn Storage> {
+    open_url(u).unwrap()
+}
+
+fn spec(db: &str) -> WorkloadSpec {
+    WorkloadSpec {
+        db: db.into(),
+        tables: 1,
+        rows: 80,
+        seed: SEED,
+    }
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn dump(c: &ClusterClient, db: &str, t: &str, ts: u64) -> Vec<u8> {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    tables::dump(c, db, t, ts, Box::new(Sink(buf.clone())))
+        .await
+        .unwrap();
+    let v = buf.lock().unwrap().clone();
+    v
+}
+
+/// The source's tables at `ts`.
+async fn image_at(c: &ClusterClient, ts: u64) -> Image {
+    let mut out = Image::new();
+    for db in DBS {
+        let Ok(names) = tables::list_tables(c, db, ts).await else {
+            continue;
+        };
+        for t in names {
+            let info = tables::find_table(c, db, &t, ts).await.unwrap();
+            let (sum, _) = tables::checksum(c, db, &t, ts).await.unwrap();
+            let csv = dump(c, db, &t, ts).await;
+            out.insert((db.to_string(), t), (csv, sum, info));
+        }
+    }
+    out
+}
+
+/// The restored tables, checksums taken with rules from `want`'s (source) ids.
+async fn restored_image(c: &ClusterClient, want: &Image) -> Image {
+    let ts = c.tso().await.unwrap();
+    let mut out = Image::new();
+    for db in DBS {
+        let Ok(names) = tables::list_tables(c, db, ts).await else {
+            continue;
+        };
+        for t in names {
+            let info = tables::find_table(c, db, &t, ts).await.unwrap();
+            let key = (db.to_string(), t.clone());
+            let sum = match want.get(&key) {
+                Some((_, _, old)) => {
+                    let rules: Vec<(Vec<u8>, Vec<u8>)> = rules_for(old, &info)
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| (r.old_prefix, r.new_prefix))
+                        .collect();
+                    c.checksum(&table_range_pairs(&info).unwrap(), ts, &rules)
+                        .await
+                        .unwrap()
+                }
+                None => Checksum::default(),
+            };
+            let csv = dump(c, db, &t, ts).await;
+            let old = want.get(&key).map(|w| w.2.clone()).unwrap_or(info);
+            out.insert(key, (csv, sum, old));
+        }
+    }
+    out
+}
+
+async fn db_id(c: &ClusterClient, name: &str) -> i64 {
+    let (dbs, _) = c.list_schemas(0).await.unwrap();
+    dbs.iter()
+        .map(|d| DBInfo::from_json(&d.db_info).unwrap())
+        .find(|d| d.db_name.l == name)
+        .unwrap()
+        .id
+}
+
+async fn insert_rows(c: &ClusterClient, t: &TableInfo, rows: std::ops::RangeInclusive<u64>) {
+    let mut muts = Vec::new();
+    for r in rows {
+        for (k, v) in workload::row_kvs(t, r, SEED, 0).unwrap() {
+            muts.push((k, Some(v)));
+        }
+    }
+    c.commit(muts).await.unwrap();
+}
+
+/// TRUNCATE TABLE: drop, then create the same definition with new ids, then a few rows.
+async fn truncate(c: &ClusterClient, db: &str, name: &str) -> TableInfo {
+    let old = tables::find_table(c, db, name, 0).await.unwrap();
+    let dbid = db_id(c, db).await;
+    c.drop_table(dbid, old.id).await.unwrap();
+    let mut fresh = old.clone();
+    fresh.id = 0;
+    if let Some(p) = fresh.partition.as_mut() {
+        for d in &mut p.definitions {
+            d.id = 0;
+        }
+    }
+    let stored = c.create_table(dbid, fresh.to_json()).await.unwrap();
+    let t = TableInfo::from_json(&stored).unwrap();
+    assert_ne!(t.id, old.id);
+    insert_rows(c, &t, 1..=25).await;
+    t
+}
+
+/// Creates `late` with two workload tables (one partitioned) and rows.
+async fn create_late(c: &ClusterClient) {
+    let db = DBInfo::from_json(
+        &c.create_database(workload::db_json("late"), true)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for def in workload::schema(&spec("late")) {
+        if def.name != "sbtest1" && def.name != workload::METRICS {
+            continue;
+        }
+        let stored = c
+            .create_table(db.id, serde_json::to_vec(&def.info).unwrap())
+            .await
+            .unwrap();
+        let t = TableInfo::from_json(&stored).unwrap();
+        insert_rows(c, &t, 1..=40).await;
+    }
+}
+
+fn build() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let src_dir = root.join("src");
+    let log_url = url(&root.join("log"));
+    let snap_url = url(&root.join("snap"));
+    rt().block_on(async {
+        let src = ClusterClient::connect(&url(&src_dir)).await.unwrap();
+        workload::load(&src, &spec("sbtest")).await.unwrap();
+        let log_start = src.tso().await.unwrap();
+        workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
+            .await
+            .unwrap();
+        let snap = run_backup(
+            &src,
+            storage(&snap_url),
+            &BackupOptions::new(&snap_url),
+            &Quiet,
+        )
+        .await
+        .unwrap();
+        let snapshot_ts = snap.backup_ts;
+        let after = workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
+            .await
+            .unwrap();
+        assert!(after.first_commit_ts > snapshot_ts);
+        let just_after = after.first_commit_ts;
+        // DDL after the snapshot: drop one table, truncate another, create a database.
+        let events = tables::find_table(&src, "sbtest", workload::EVENTS, 0)
+            .await
+            .unwrap();
+        src.drop_table(db_id(&src, "sbtest").await, events.id)
+            .await
+            .unwrap();
+        truncate(&src, "sbtest", workload::ORDERS).await;
+        create_late(&src).await;
+        let mid = src.tso().await.unwrap();
+        workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
+            .await
+            .unwrap();
+        let checkpoint = src.tso().await.unwrap();
+        let mut points = Vec::new();
+        for (label, ts, wanted) in [
+            ("just after the snapshot", just_after, Some(just_after)),
+            ("mid-run after the DDL", mid, Some(mid)),
+            ("the global checkpoint", checkpoint, None),
+        ] {
+            points.push((label, wanted, image_at(&src, ts).await));
+        }
+        let regions = src.scan_regions(b"", b"").await.unwrap();
+        src.close().await;
+        let bounds: Vec<u64> = (1..=4u64)
+            .map(|i| log_start + (checkpoint - log_start) * i / 4)
+            .collect();
+        let produced = log_producer::produce(
+            storage(&log_url).as_ref(),
+            &src_dir,
+            &regions,
+            log_start,
+            &bounds,
+        )
+        .await;
+        assert!(
+            produced.stores >= 2,
+            "log data from one store only: {produced:?}"
+        );
+        assert!(produced.metas >= 4, "{produced:?}");
+        Fixture {
+            _dir: dir,
+            root,
+            log_url,
+            snap_url,
+            snapshot_ts,
+            log_start,
+            checkpoint,
+            points,
+        }
+    })
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(build)
+}
+
+async fn pitr_into(
+    dir: &Path,
+    f: &Fixture,
+    log_url: &str,
+    ts: Option<u64>,
+) -> (ClusterClient, Result<PitrSummary, EngineError>) {
+    let dst = ClusterClient::connect(&url(dir)).await.unwrap();
+    let mut o = PitrOptions::new(log_url, &f.snap_url);
+    o.restored_ts = ts;
+    let r = run_pitr(&dst, storage(log_url), storage(&f.snap_url), &o, &Quiet).await;
+    (dst, r)
+}
+
+#[test]
+fn pitr_equals_the_source_at_each_ts_with_dropped_truncated_and_created_tables() {
+    let f = fixture();
+    rt().block_on(async {
+        for (i, (label, ts, want)) in f.points.iter().enumerate() {
+            let (dst, r) = pitr_into(&f.root.join(format!("dst-{i}")), f, &f.log_url, *ts).await;
+            let s = r.unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(s.restored_ts, ts.unwrap_or(f.checkpoint), "{label}");
+            assert_eq!(s.snapshot_ts, f.snapshot_ts);
+            let got = restored_image(&dst, want).await;
+            let names = |m: &Image| m.keys().cloned().collect::<Vec<_>>();
+            assert_eq!(names(&got), names(want), "{label}: tables differ");
+            for (k, (csv, sum, _)) in want {
+                let (gcsv, gsum, _) = &got[k];
+                assert!(gcsv == csv, "{label}: rows of {k:?} differ");
+                assert_eq!(gsum, sum, "{label}: checksum of {k:?}");
+                let reported = s
+                    .tables
+                    .iter()
+                    .find(|t| (t.db.as_str(), t.name.as_str()) == (k.0.as_str(), k.1.as_str()))
+                    .unwrap_or_else(|| panic!("{label}: {k:?} not in the summary"));
+                assert_eq!(
+                    &reported.checksum, sum,
+                    "{label}: reported checksum of {k:?}"
+                );
+            }
+            if i > 0 {
+                // after the DDL: events_rowid gone, orders truncated (new id, log only), late.* created
+                assert!(!want.contains_key(&("sbtest".into(), workload::EVENTS.into())));
+                assert!(
+                    s.gone.iter().any(|g| g.contains(workload::EVENTS)),
+                    "{:?}",
+                    s.gone
+                );
+                let orders = s
+                    .tables
+                    .iter()
+                    .find(|t| t.name == workload::ORDERS)
+                    .unwrap();
+                assert_eq!(orders.origin, Origin::CreatedAfterSnapshot);
+                assert!(s
+                    .tables
+                    .iter()
+                    .any(|t| t.db == "late" && t.origin == Origin::CreatedAfterSnapshot));
+                assert!(s.replay.events > 0 && s.meta_events > 0);
+            } else {
+                assert!(want.contains_key(&("sbtest".into(), workload::EVENTS.into())));
+            }
+            dst.close().await;
+        }
+    });
+}
+
+#[test]
+fn log_trunc_2_restored_ts_outside_the_window_is_refused_naming_the_flag() {
+    let f = fixture();
+    rt().block_on(async {
+        let (dst, r) = pitr_into(
+            &f.root.join("dst-outside"),
+            f,
+            &f.log_url,
+            Some(f.checkpoint + 1),
+        )
+        .await;
+        match r {
+            Err(EngineError::BadOption { flag, detail }) => {
+                assert_eq!(flag, "--restored-ts");
+                assert!(detail.contains("restorable window"), "{detail}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // nothing was created
+        assert!(tables::list_tables(&dst, "sbtest", 0).await.is_err());
+        dst.close().await;
+    });
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_brtool"))
+        .args(["restore", "point", "--pd"])
+        .arg(url(&f.root.join("dst-cli")))
+        .args([
+            "-s",
+            &f.log_url,
+            "--full-backup-storage",
+            &f.snap_url,
+            "--restored-ts",
+        ])
+        .arg((f.log_start - 1).to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--restored-ts") && err.contains("restorable window"),
+        "{err}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &p);
+        } else {
+            std::fs::copy(e.path(), p).unwrap();
+        }
+    }
+}
+
+fn data_objects(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            if !p.ends_with("schema-meta") {
+                data_objects(&p, out);
+            }
+        } else if p.extension().is_some_and(|x| x == "log") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn log_file_5_damaged_sub_file_fails_and_drops_the_created_tables() {
+    let f = fixture();
+    let bad = f.root.join("log-damaged");
+    copy_dir(&f.root.join("log"), &bad);
+    let mut objs = Vec::new();
+    data_objects(&bad, &mut objs);
+    assert!(!objs.is_empty());
+    // Damage one byte in the middle of every data object: whichever sub-files the replay
+    // reads, one of them fails its zstd frame or its SHA-256.
+    for victim in &objs {
+        let mut b = std::fs::read(victim).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0x40;
+        std::fs::write(victim, b).unwrap();
+    }
+    rt().block_on(async {
+        let (dst, r) = pitr_into(&f.root.join("dst-damaged"), f, &url(&bad), None).await;
+        let e = r
+            .expect_err("a damaged sub-file must fail the restore")
+            .to_string();
+        assert!(e.contains("dropped the"), "{e}");
+        assert!(
+            tables::list_tables(&dst, "sbtest", 0)
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "tables left behind: {e}"
+        );
+        assert!(tables::list_tables(&dst, "late", 0)
+            .await
+            .unwrap_or_default()
+            .is_empty());
+        dst.close().await;
+    });
+}
+
+/// Log replay speed (scripts/bench-pitr.sh runs it): a bulk load into a database created after
+/// the snapshot, so the whole load is replayed from the log; prints MB/s of log data. No
+/// timing assertion.
+#[test]
+#[ignore = "benchmark: scripts/bench-pitr.sh"]
+fn bench_log_replay_speed() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (tables_n, rows) = (env("BENCH_TABLES", 2), env("BENCH_ROWS", 60_000));
+    let dir = match std::env::var("BENCH_DIR") {
+        Ok(d) => {
+            std::fs::create_dir_all(&d).unwrap();
+            tempfile::tempdir_in(d).unwrap()
+        }
+        Err(_) => tempfile::tempdir().unwrap(),
+    };
+    let root = dir.path();
+    let (log_url, snap_url) = (url(&root.join("log")), url(&root.join("snap")));
+    rt().block_on(async {
+        let src_dir = root.join("src");
+        let src = ClusterClient::connect(&url(&src_dir)).await.unwrap();
+        workload::load(&src, &spec("sbtest")).await.unwrap();
+        let log_start = src.tso().await.unwrap();
+        run_backup(
+            &src,
+            storage(&snap_url),
+            &BackupOptions::new(&snap_url),
+            &Quiet,
+        )
+        .await
+        .unwrap();
+        let bulk = WorkloadSpec {
+            db: "bulk".into(),
+            tables: tables_n as usize,
+            rows,
+            seed: SEED,
+        };
+        let t = std::time::Instant::now();
+        let loaded = workload::load(&src, &bulk).await.unwrap();
+        eprintln!(
+            "[bench] loaded {:.1} MB ({} KVs) after the snapshot in {:.1}s",
+            loaded.bytes as f64 / 1e6,
+            loaded.kvs,
+            t.elapsed().as_secs_f64()
+        );
+        let checkpoint = src.tso().await.unwrap();
+        let regions = src.scan_regions(b"", b"").await.unwrap();
+        src.close().await;
+        let bounds: Vec<u64> = (1..=4u64)
+            .map(|i| log_start + (checkpoint - log_start) * i / 4)
+            .collect();
+        let p = log_producer::produce(
+            storage(&log_url).as_ref(),
+            &src_dir,
+            &regions,
+            log_start,
+            &bounds,
+        )
+        .await;
+        eprintln!("[bench] log archive: {p:?}");
+        let dst = ClusterClient::connect(&url(&root.join("dst")))
+            .await
+            .unwrap();
+        let o = PitrOptions::new(&log_url, &snap_url);
+        let s = run_pitr(&dst, storage(&log_url), storage(&snap_url), &o, &Quiet)
+            .await
+            .unwrap();
+        dst.close().await;
+        let secs = s.replay_elapsed.as_secs_f64().max(1e-9);
+        let mbps = s.replay.plain_bytes as f64 / 1e6 / secs;
+        println!(
+            "BENCH log_replay files={} stored_mb={:.1} log_mb={:.1} events={} replay_s={:.2} \
+             mb_per_s={:.1} stored_mb_per_s={:.1} total_s={:.2} goal_mb_per_s=100 {}",
+            s.replay.files,
+            s.replay.stored_bytes as f64 / 1e6,
+            s.replay.plain_bytes as f64 / 1e6,
+            s.replay.events,
+            secs,
+            mbps,
+            s.replay.stored_bytes as f64 / 1e6 / secs,
+            s.elapsed.as_secs_f64(),
+            if mbps >= 100.0 {
+                "MEETS_GOAL"
+            } else {
+                "BELOW_GOAL"
+            }
+        );
+    });
+}
