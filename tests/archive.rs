@@ -3,6 +3,9 @@
 //! backupmeta V1/V2 and both SST naming layouts; the lock protocol; and damaged archives that
 //! the checks must catch.
 
+mod support;
+use support::rt;
+
 use brkit::archive::snapshot::SnapshotArchive;
 use brkit::archive::sst_writer::SstCompression;
 use brkit::archive::writer::SnapshotWriter;
@@ -16,14 +19,6 @@ use brkit::format::naming::snapshot::{parse_sst_name, SstNameGen};
 use brkit::storage::opendal_backend::open_url;
 use brkit::storage::Storage;
 use std::sync::Arc;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -7,6 +7,7 @@
 //! non-empty existing table.
 
 mod support;
+use support::rt;
 
 use brkit::archive::snapshot::SnapshotArchive;
 use brkit::archive::sst_writer::SstCompression;
@@ -32,14 +33,6 @@ fn spec() -> WorkloadSpec {
         rows: ROWS,
         seed: 7,
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 async fn connect(dir: &Path) -> ClusterClient {

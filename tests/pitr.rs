@@ -8,6 +8,9 @@
 //! outside the window (LOG-TRUNC-2) is refused (exit 2 through the CLI); a damaged sub-file
 //! (LOG-FILE-5) fails the restore and drops every table it created.
 
+mod support;
+use support::rt;
+
 #[path = "support/log_producer.rs"]
 mod log_producer;
 
@@ -43,14 +46,6 @@ struct Fixture {
     checkpoint: u64,
     /// (label, restored ts or None for the default, expected image)
     points: Vec<(&'static str, Option<u64>, Image)>,
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn url(p: &Path) -> String {

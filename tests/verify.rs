@@ -4,6 +4,9 @@
 //! backup, one case per defect, each asserting the exact finding (kind, rule, file, table) and
 //! the exit code. Also the CLI's exit codes and JSON Lines, and `--read-data-subset`.
 
+mod support;
+use support::rt;
+
 use brkit::archive::snapshot::SnapshotArchive;
 use brkit::archive::sst_writer::SstCompression;
 use brkit::cluster::ClusterClient;
@@ -19,14 +22,6 @@ use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn aes256() -> Cipher {
     Cipher::new(CipherMethod::Aes256Ctr, vec![0x5a; 32]).unwrap()

@@ -3,6 +3,9 @@
 //! merged and half-merged), deterministic `--read-data-subset`, and a damaged corpus generated
 //! from a good archive, one test per defect, each asserting the exact finding and exit code.
 
+mod support;
+use support::rt;
+
 use async_trait::async_trait;
 use brkit::codec::tso;
 use brkit::engine::sample_log::{write_log_sample, LogSampleSpec, LogSampleSummary, MetaNameGen};
@@ -21,14 +24,6 @@ use bytes::Bytes;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn memory() -> Arc<dyn Storage> {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -3,7 +3,8 @@
 
 use super::error::{ArchiveError, Result};
 use crate::format::backupmeta::{
-    decode_metafile, merge_ddls, BackupMeta, DataFile, MetaPointer, MetaVersion, SchemaEntry,
+    decode_metafile, merge_ddls, BackupMeta, DataFile, MetaFileContent, MetaPointer, MetaVersion,
+    SchemaEntry,
 };
 use crate::format::crypto::Cipher;
 use crate::format::FormatError;
@@ -49,9 +50,6 @@ impl SnapshotArchive {
             .in_file("backupmeta")
             .into());
         }
-        let mut files = meta.files.clone();
-        let mut schemas = meta.schemas.clone();
-        let mut ddl_items = Vec::new();
         let pointers: Vec<MetaPointer> = meta
             .file_index
             .iter()
@@ -66,6 +64,19 @@ impl SnapshotArchive {
         .buffered(METAFILE_READ_CONCURRENCY)
         .try_collect()
         .await?;
+        Ok(SnapshotArchive::assemble(meta, leaves, pointers))
+    }
+
+    /// Joins the root's inline lists (moved out of it, not copied: a V1 root can list 100,000
+    /// files) with the decoded leaves, in index order (META-V2-5, META-V2-6).
+    pub fn assemble(
+        mut meta: BackupMeta,
+        leaves: Vec<MetaFileContent>,
+        metafiles: Vec<MetaPointer>,
+    ) -> SnapshotArchive {
+        let mut files = std::mem::take(&mut meta.files);
+        let mut schemas = std::mem::take(&mut meta.schemas);
+        let mut ddl_items = Vec::new();
         for leaf in leaves {
             files.extend(leaf.data_files);
             schemas.extend(leaf.schemas);
@@ -75,12 +86,12 @@ impl SnapshotArchive {
             MetaVersion::V1 => meta.ddls.clone(),
             MetaVersion::V2 => merge_ddls(&ddl_items),
         };
-        Ok(SnapshotArchive {
+        SnapshotArchive {
             meta,
             files,
             schemas,
             ddls,
-            metafiles: pointers,
-        })
+            metafiles,
+        }
     }
 }

@@ -1,6 +1,17 @@
-//! Helpers shared by integration tests: RocksDB's own `sst_dump` as the reference reader.
+//! Helpers shared by integration tests: the tokio runtime they drive the async library with,
+//! and RocksDB's own `sst_dump` as the reference reader. Each test binary uses a subset.
+#![allow(dead_code)]
 
 use std::path::Path;
+
+/// Two workers, as the CLI runs.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
 
 /// Parses `sst_dump --command=scan --output_hex`: `'KEYHEX' seq:N, type:T => VALUEHEX`.
 pub fn sst_dump_scan(path: &Path) -> Vec<(Vec<u8>, u64, u8, Vec<u8>)> {

@@ -14,7 +14,7 @@ use crate::archive::snapshot::SnapshotArchive;
 use crate::engine::ranges::table_ranges;
 use crate::engine::{EngineError, Result};
 use crate::format::backupmeta::{
-    decode_backupmeta, decode_metafile, merge_ddls, BackupMeta, DataFile, MetaPointer, MetaVersion,
+    decode_backupmeta, decode_metafile, BackupMeta, DataFile, MetaPointer,
 };
 use crate::format::checksum::Checksum;
 use crate::format::naming::check_relative_name;
@@ -132,32 +132,14 @@ async fn open_tolerant(
     .buffered(METAFILE_READ_CONCURRENCY)
     .collect()
     .await;
-    let mut meta = meta;
-    // Moved, not copied: a V1 root can list 100,000 files inline.
-    let mut files = std::mem::take(&mut meta.files);
-    let mut schemas = std::mem::take(&mut meta.schemas);
-    let mut ddl_items = Vec::new();
+    let mut leaves = Vec::new();
     for r in results {
         match r? {
-            Ok(leaf) => {
-                files.extend(leaf.data_files);
-                schemas.extend(leaf.schemas);
-                ddl_items.extend(leaf.ddls);
-            }
+            Ok(leaf) => leaves.push(leaf),
             Err(f) => report.push(f),
         }
     }
-    let ddls = match meta.version {
-        MetaVersion::V1 => meta.ddls.clone(),
-        MetaVersion::V2 => merge_ddls(&ddl_items),
-    };
-    Ok(SnapshotArchive {
-        meta,
-        files,
-        schemas,
-        ddls,
-        metafiles: pointers,
-    })
+    Ok(SnapshotArchive::assemble(meta, leaves, pointers))
 }
 
 /// Every referenced data file: safe name, parseable name, exists with its size
@@ -226,6 +208,20 @@ fn check_objects(
 fn end_lt(a: &[u8], b: &[u8]) -> bool {
     // a < b where empty = +infinity
     !a.is_empty() && (b.is_empty() || a < b)
+}
+
+/// A hole `[from, to)` in a table's coverage that FastChecksum does not explain.
+fn gap(from: &[u8], to: &[u8], table: &str) -> Finding {
+    Finding::error(
+        "range-gap",
+        "VERIFY-META-5",
+        format!(
+            "no data file covers [{}, {}) and the table's FastChecksum does not hold",
+            hex::encode(from),
+            hex::encode(to)
+        ),
+    )
+    .table(table)
 }
 
 /// Coverage of one table (VERIFY-META-5): its write files, clipped to each of the table's
@@ -318,19 +314,7 @@ fn check_coverage(
                     .table(name),
                 );
             } else if f.start_key.as_slice() > cursor && !complete {
-                report.push(
-                    Finding::error(
-                        "range-gap",
-                        "VERIFY-META-5",
-                        format!(
-                            "no data file covers [{}, {}) and the table's FastChecksum does not hold",
-                            hex::encode(cursor),
-                            hex::encode(&f.start_key)
-                        ),
-                    )
-                    .file(&f.name)
-                    .table(name),
-                );
+                report.push(gap(cursor, &f.start_key, name).file(&f.name));
             }
             if end_lt(cursor, &f.end_key) || f.end_key.is_empty() {
                 cursor = &f.end_key;
@@ -341,18 +325,7 @@ fn check_coverage(
             }
         }
         if !complete && !cursor.is_empty() && end_lt(cursor, &r.end) {
-            report.push(
-                Finding::error(
-                    "range-gap",
-                    "VERIFY-META-5",
-                    format!(
-                        "no data file covers [{}, {}) and the table's FastChecksum does not hold",
-                        hex::encode(cursor),
-                        hex::encode(&r.end)
-                    ),
-                )
-                .table(name),
-            );
+            report.push(gap(cursor, &r.end, name));
         }
     }
 }

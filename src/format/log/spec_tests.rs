@@ -320,5 +320,12 @@ fn log_merge_md_rule_ids_are_unique_and_well_formed() {
         );
         assert!(seen.insert(id.clone()), "duplicate {id}");
     }
-    assert_eq!(seen.len(), 11);
+    // Numbered onward with no hole: LOG-MERGE-1 … LOG-MERGE-N (14 since the journal rules).
+    let want: std::collections::BTreeSet<String> =
+        (1..=seen.len()).map(|n| format!("LOG-MERGE-{n}")).collect();
+    assert_eq!(seen, want);
+    assert!(
+        seen.len() >= 14,
+        "LOG-MERGE-12..14 (journal, names, checks) are defined"
+    );
 }
