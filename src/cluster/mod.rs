@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod client;
 pub mod error;
+pub mod logbackup;
 pub mod pd;
 pub mod region;
 pub mod server;
