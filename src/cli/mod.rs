@@ -7,6 +7,7 @@ mod cluster;
 mod common;
 mod demo;
 mod inspect;
+mod log_task;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,10 @@ enum Command {
     /// Read tables of a cluster without SQL: list, dump (CSV), checksum.
     #[command(subcommand)]
     Table(table::TableCommand),
+    /// Log backup tasks (BR's `br log`): start, status, pause, resume, stop.
+    // LEAD: temporary; join with `log::LogCommand` (metadata/truncate/merge) at merge time.
+    #[command(subcommand)]
+    Log(log_task::LogTaskCommand),
 }
 
 /// Runs brtool with the process arguments.
@@ -55,6 +60,7 @@ pub fn brtool_main() -> ExitCode {
         Command::Restore(s) => backup::run_restore_cmd(s),
         Command::Workload(c) => table::run_workload(c),
         Command::Table(c) => table::run_table(c),
+        Command::Log(c) => log_task::run_task(c),
     };
     common::finish(result)
 }
