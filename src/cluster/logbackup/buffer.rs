@@ -149,7 +149,11 @@ impl Buffer {
             }
             let path = self.dir.join(format!(
                 "{}-{}-{}-{}-{}.events",
-                if key.is_meta { "meta".to_string() } else { format!("t{}", key.table_id) },
+                if key.is_meta {
+                    "meta".to_string()
+                } else {
+                    format!("t{}", key.table_id)
+                },
                 key.region_id,
                 key.cf.as_str(),
                 match key.kind {

@@ -114,7 +114,11 @@ impl LogBackup {
 
     /// The name of the task whose loops run in this process.
     pub fn running_task(&self) -> Option<String> {
-        self.running.lock().unwrap().as_ref().map(|r| r.task.clone())
+        self.running
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|r| r.task.clone())
     }
 
     /// Installs the automatic-merge hook (see `merge_hook`).
@@ -166,14 +170,20 @@ pub fn scan_region_into(
     buf: &mut Buffer,
 ) -> Result<u64> {
     let mut failed: Option<std::io::Error> = None;
-    let n = store.scan_versions(&region.start, &region.end, after, upto, &mut |raw, cf, k, v| {
-        if failed.is_none() {
-            let part = PartKey::of(raw, region.id, cf, EventKind::Put);
-            if let Err(e) = buf.push(part, region, k, v) {
-                failed = Some(e);
+    let n = store.scan_versions(
+        &region.start,
+        &region.end,
+        after,
+        upto,
+        &mut |raw, cf, k, v| {
+            if failed.is_none() {
+                let part = PartKey::of(raw, region.id, cf, EventKind::Put);
+                if let Err(e) = buf.push(part, region, k, v) {
+                    failed = Some(e);
+                }
             }
-        }
-    })?;
+        },
+    )?;
     match failed {
         Some(e) => Err(e.into()),
         None => Ok(n),

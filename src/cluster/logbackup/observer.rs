@@ -194,7 +194,8 @@ impl StoreObserver {
     pub fn rescan_dir(&self) -> PathBuf {
         let mut inner = self.lock();
         inner.generation += 1;
-        self.tmp_root.join(format!("gen-{}-rescan", inner.generation))
+        self.tmp_root
+            .join(format!("gen-{}-rescan", inner.generation))
     }
 
     /// Marks the current buffer broken (its events will be rebuilt by a scan).

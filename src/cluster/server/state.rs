@@ -100,7 +100,13 @@ impl ClusterState {
         stores: Vec<Arc<Store>>,
         region_max_bytes: u64,
     ) -> Self {
-        Self::with_log_config(dir, pd, stores, region_max_bytes, LogBackupConfig::default())
+        Self::with_log_config(
+            dir,
+            pd,
+            stores,
+            region_max_bytes,
+            LogBackupConfig::default(),
+        )
     }
 
     /// [`ClusterState::new`] with log backup sizes (tests use small ones).

@@ -71,10 +71,8 @@ impl Store {
                 match dv {
                     Some(dv) => sink(&raw_of.1, Cf::Default, &dkey[1..], &dv),
                     None => {
-                        return Err(self.corrupt(
-                            k,
-                            format!("no default-CF value at start_ts {}", w.start_ts),
-                        ))
+                        return Err(self
+                            .corrupt(k, format!("no default-CF value at start_ts {}", w.start_ts)))
                     }
                 }
             }

@@ -23,7 +23,9 @@ mod tests {
             hex::encode(sha256(b"abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let data: Vec<u8> = (0..100_003u32).map(|i| i.wrapping_mul(2_654_435_761) as u8).collect();
+        let data: Vec<u8> = (0..100_003u32)
+            .map(|i| i.wrapping_mul(2_654_435_761) as u8)
+            .collect();
         assert_eq!(sha256(&data)[..], sha2::Sha256::digest(&data)[..]);
     }
 }
