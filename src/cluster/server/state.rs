@@ -76,6 +76,18 @@ pub struct ClusterState {
     pub log: LogBackup,
 }
 
+/// `muts` without the earlier writes of keys written again later (order kept otherwise).
+fn last_write_per_key(muts: Vec<Mutation>) -> Vec<Mutation> {
+    let mut seen = std::collections::HashSet::with_capacity(muts.len());
+    let mut out: Vec<Mutation> = muts
+        .into_iter()
+        .rev()
+        .filter(|m| seen.insert(m.key.clone()))
+        .collect();
+    out.reverse();
+    out
+}
+
 /// Encoded region key of a raw key (empty stays empty: the key-space edge).
 pub fn enc(raw: &[u8]) -> Vec<u8> {
     if raw.is_empty() {
@@ -208,6 +220,9 @@ impl ClusterState {
     /// One transaction: start_ts, writes on every leader store involved, commit_ts. A store
     /// with a log backup task observes what it applies (under this barrier).
     pub fn commit(&self, muts: Vec<Mutation>) -> Result<(u64, u64)> {
+        // A key written twice keeps its last value (as TiDB's membuffer does): the store's
+        // batch would keep only the last anyway, and log backup must observe what is stored.
+        let muts = last_write_per_key(muts);
         let _g = self.commit.lock().unwrap();
         let start_ts = self.pd.tso(1)?;
         // Per store: its mutations and the index of each one's region in `regions`.
