@@ -1,6 +1,6 @@
 //! The hook for automatic merging of small log data objects during a task (issue 5: "and
 //! automatically during the task when enough small objects exist"). The merge itself
-//! (`crate::engine::log::merge::merge_small_objects`) lives in the engine layer, which the
+//! (`engine::log::merge::merge_small_objects`) lives in the engine layer, which the
 //! cluster may not name (tests/layering.rs), so the server takes it as a trait object.
 //!
 //! LEAD: wire it after merging the LOGOPS branch, e.g. in `cli/cluster.rs` right after
@@ -10,7 +10,7 @@
 //! #[async_trait::async_trait]
 //! impl SmallObjectMerger for EngineMerger {
 //!     async fn merge(&self, storage: Arc<dyn Storage>, target_bytes: u64) -> Result<(), String> {
-//!         crate::engine::log::merge::merge_small_objects(storage, target_bytes)
+//!         engine::log::merge::merge_small_objects(storage, target_bytes)
 //!             .await.map(|_| ()).map_err(|e| e.to_string())
 //!     }
 //! }

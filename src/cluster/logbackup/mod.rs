@@ -314,3 +314,6 @@ pub fn resume_after_restart(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
