@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TASK: &str = "t1";
+
+/// A set of (key, value) entries.
+type Kvs = BTreeSet<(Vec<u8>, Vec<u8>)>;
 const FLUSH_MS: u64 = 400;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -113,15 +116,7 @@ async fn log_events(storage: &dyn Storage) -> (LogArchive, Vec<(Cf, bool, Vec<u8
 
 /// The source's versions with lo < commit_ts <= hi (write CF) and the default values they
 /// point to, from every store (the cluster must be shut down). Also every default entry.
-fn mvcc(
-    dir: &Path,
-    lo: u64,
-    hi: u64,
-) -> (
-    BTreeSet<(Vec<u8>, Vec<u8>)>,
-    BTreeSet<(Vec<u8>, Vec<u8>)>,
-    BTreeSet<(Vec<u8>, Vec<u8>)>,
-) {
+fn mvcc(dir: &Path, lo: u64, hi: u64) -> (Kvs, Kvs, Kvs) {
     let (mut w, mut d, mut all_d) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for id in 1..=3u64 {
         let s = Store::open(&dir.join(format!("store-{id}")), id).unwrap();

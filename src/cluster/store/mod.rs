@@ -40,6 +40,10 @@ use rocksdb::{
 };
 use std::path::{Path, PathBuf};
 
+/// What [`Store::apply_observed`] reports per entry: (mutation index, cf, key without `z`,
+/// value).
+pub type ApplySink<'a> = dyn FnMut(usize, Cf, &[u8], &[u8]) + 'a;
+
 /// One change of a transaction: `value: None` deletes the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mutation {
@@ -162,7 +166,7 @@ impl Store {
         muts: &[Mutation],
         start_ts: u64,
         commit_ts: u64,
-        observe: &mut dyn FnMut(usize, Cf, &[u8], &[u8]),
+        observe: &mut ApplySink<'_>,
     ) -> Result<()> {
         if commit_ts < start_ts {
             return Err(self.invalid(format!(
