@@ -77,7 +77,15 @@ pub struct ClusterState {
 }
 
 /// `muts` without the earlier writes of keys written again later (order kept otherwise).
+/// Allocates only when a key repeats.
 fn last_write_per_key(muts: Vec<Mutation>) -> Vec<Mutation> {
+    let repeats = {
+        let mut seen = std::collections::HashSet::with_capacity(muts.len());
+        !muts.iter().all(|m| seen.insert(m.key.as_slice()))
+    };
+    if !repeats {
+        return muts;
+    }
     let mut seen = std::collections::HashSet::with_capacity(muts.len());
     let mut out: Vec<Mutation> = muts
         .into_iter()
