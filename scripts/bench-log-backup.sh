@@ -93,18 +93,45 @@ run_round() {
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-OFF=()
-ON=()
-for ((i = 1; i <= ROUNDS; i++)); do
+# settle: waits (at most SETTLE_TIMEOUT s) until the server uses < 5 % of a CPU over 2 s
+# (RocksDB's flushes and compactions after the load are not part of either mode).
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_of() { awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
+settle() {
+    local prev cur deadline=$((SECONDS + ${SETTLE_TIMEOUT:-120}))
+    prev="$(cpu_of "$SERVER_PID")"
+    while ((SECONDS < deadline)); do
+        sleep 2
+        cur="$(cpu_of "$SERVER_PID")"
+        awk -v a="$prev" -v b="$cur" 'BEGIN { exit !(b - a < 0.1) }' && return 0
+        prev="$cur"
+    done
+    log "server still busy after ${SETTLE_TIMEOUT:-120}s; measuring anyway"
+}
+
+round_off() {
+    settle
+    local r
     r="$(run_round)"
     OFF+=("$r")
-    log "round $i without log backup: $r commits/s"
-    "$BIN" log start --pd "$PD" --task-name "bench$i" -s "local://$WORK/archive$i" \
+    log "round $1 without log backup: $r commits/s"
+}
+round_on() {
+    settle
+    "$BIN" log start --pd "$PD" --task-name "bench$1" -s "local://$WORK/archive$1" \
         --flush-interval "$FLUSH_INTERVAL" >/dev/null
+    local r
     r="$(run_round)"
     ON+=("$r")
-    log "round $i with log backup:    $r commits/s"
-    "$BIN" log stop --pd "$PD" --task-name "bench$i" >/dev/null
+    log "round $1 with log backup:    $r commits/s"
+    "$BIN" log stop --pd "$PD" --task-name "bench$1" >/dev/null
+}
+
+OFF=()
+ON=()
+# Alternate which mode goes first, so a drift of the machine's load favours neither.
+for ((i = 1; i <= ROUNDS; i++)); do
+    if ((i % 2)); then round_off "$i"; round_on "$i"; else round_on "$i"; round_off "$i"; fi
 done
 OFF_MED="$(printf '%s\n' "${OFF[@]}" | median)"
 ON_MED="$(printf '%s\n' "${ON[@]}" | median)"

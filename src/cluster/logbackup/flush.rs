@@ -166,6 +166,9 @@ fn prepare(
         let Some(mut taken) = obs.take() else {
             return Ok(None);
         };
+        if taken.current.is_some() {
+            return Ok(Some((resolved, taken)));
+        }
         if taken.rescan {
             // The broken buffer's events are rebuilt from MVCC: (checkpoint, resolved].
             let dir = obs.rescan_dir();
@@ -173,12 +176,23 @@ fn prepare(
             let n = scan_store_into(state, obs.store_id, t.checkpoint_ts, resolved, &mut buf)?;
             tracing::info!(store = obs.store_id, versions = n, "log backup rescan");
             taken.batches.push(buf.seal()?);
+            taken.rescan = false;
         }
-        Ok(Some((resolved, taken.batches)))
+        Ok(Some((resolved, taken)))
     })?;
-    let Some((resolved_ts, batches)) = taken else {
+    let Some((resolved_ts, mut taken)) = taken else {
         return Ok(None);
     };
+    // Closing the files needs no barrier: no commit writes to a swapped-out buffer.
+    taken.seal(obs.store_id);
+    if taken.rescan {
+        // Sealing failed: its events come back by a scan at the next flush, and this flush
+        // must not report a resolved ts that covers them.
+        obs.restore_failed(taken.batches);
+        obs.mark_broken();
+        return Ok(None);
+    }
+    let batches = taken.batches;
     match build(obs.store_id, resolved_ts, &batches, group_limit) {
         Ok(built) => Ok(Some(Prepared {
             resolved_ts,

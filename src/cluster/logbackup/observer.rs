@@ -73,10 +73,28 @@ impl Recording<'_> {
 
 /// What a flush takes from the observer under the commit barrier.
 pub struct Taken {
-    /// Failed batches to retry, then the batch just sealed.
+    /// Failed batches to retry, oldest first.
     pub batches: Vec<SealedBatch>,
-    /// The current buffer was broken: the caller rescans into the new one.
+    /// The buffer just swapped out (sealed by the caller, outside the barrier); `None` when
+    /// it was broken.
+    pub current: Option<Buffer>,
+    /// The current buffer was broken: the caller rescans.
     pub rescan: bool,
+}
+
+impl Taken {
+    /// Seals the swapped-out buffer; a failure to seal asks for a rescan instead.
+    pub fn seal(&mut self, store_id: u64) {
+        if let Some(b) = self.current.take() {
+            match b.seal() {
+                Ok(b) => self.batches.push(b),
+                Err(e) => {
+                    tracing::warn!(store = store_id, error = %e, "sealing the log backup buffer failed; rescanning");
+                    self.rescan = true;
+                }
+            }
+        }
+    }
 }
 
 impl StoreObserver {
@@ -149,22 +167,18 @@ impl StoreObserver {
         let fresh = self.next_buffer(&mut inner);
         inner.buffer = Some(fresh);
         let rescan = std::mem::take(&mut inner.broken);
-        let mut batches = std::mem::take(&mut inner.failed);
-        if rescan {
+        let batches = std::mem::take(&mut inner.failed);
+        let current = if rescan {
             old.discard();
+            None
         } else {
-            match old.seal() {
-                Ok(b) => batches.push(b),
-                Err(e) => {
-                    tracing::warn!(store = self.store_id, error = %e, "sealing the log backup buffer failed; rescanning");
-                    return Some(Taken {
-                        batches,
-                        rescan: true,
-                    });
-                }
-            }
-        }
-        Some(Taken { batches, rescan })
+            Some(old)
+        };
+        Some(Taken {
+            batches,
+            current,
+            rescan,
+        })
     }
 
     /// Gives back batches whose flush failed, to be retried first next time.

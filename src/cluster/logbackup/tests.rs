@@ -44,7 +44,8 @@ fn task(state: &ClusterState) -> LogTask {
 
 /// (cf, event key) of every event in the batches taken from `store`'s observer.
 fn taken_keys(state: &ClusterState, store: u64) -> BTreeSet<(Cf, Vec<u8>)> {
-    let taken = state.log.observer(store).unwrap().take().unwrap();
+    let mut taken = state.log.observer(store).unwrap().take().unwrap();
+    taken.seal(store);
     let mut out = BTreeSet::new();
     for b in &taken.batches {
         for p in &b.parts {
@@ -112,7 +113,8 @@ fn a_flush_builds_objects_that_decode_to_its_events_log_2_log_name_4() {
     put(&state, &keys[..25], 10);
     put(&state, &keys[25..], 400);
     let resolved = state.tso(1).unwrap();
-    let taken = state.log.observer(1).unwrap().take().unwrap();
+    let mut taken = state.log.observer(1).unwrap().take().unwrap();
+    taken.seal(1);
     // A tiny group limit: several group objects, data first, meta-KV last (schema-meta).
     let built = build(1, resolved, &taken.batches, 64).unwrap();
     assert!(built.objects.len() > 1);
@@ -155,7 +157,7 @@ fn a_broken_buffer_is_rebuilt_by_an_incremental_scan() {
     let obs = state.log.observer(1).unwrap();
     obs.mark_broken();
     let taken = obs.take().unwrap();
-    assert!(taken.rescan && taken.batches.is_empty());
+    assert!(taken.rescan && taken.batches.is_empty() && taken.current.is_none());
     let mut buf = Buffer::new(obs.rescan_dir());
     let n = scan_store_into(&state, 1, t.checkpoint_ts, ts, &mut buf).unwrap();
     assert_eq!(n, 5);
