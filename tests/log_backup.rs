@@ -294,6 +294,13 @@ fn pause_resume_stop_and_the_gc_service_safepoint() {
             .unwrap_err()
             .to_string();
         assert!(e.contains("\"t1\"") && e.contains("log stop"), "{e}");
+        // Ingest bypasses the observers: refused while the task runs.
+        let (_, mut imp) = c.import_client(1).await.unwrap();
+        let st = imp
+            .multi_ingest(brkit::proto::import_sstpb::MultiIngestRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(st.code(), tonic::Code::FailedPrecondition, "{st}");
         workload::run(&c, &spec("sbtest", 100), Duration::from_secs(1))
             .await
             .unwrap();
@@ -437,4 +444,81 @@ fn log_start_on_an_in_process_cluster_is_refused() {
         );
         c.close().await;
     });
+}
+
+/// `brtool log ...` end to end against a server: start, status --json, pause, resume, stop.
+#[test]
+fn cli_log_start_status_pause_resume_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdir = dir.path().join("c");
+    let archive = url_of(&dir.path().join("log"));
+    let r = rt();
+    let (running, _c) = r.block_on(start(&cdir));
+    let pd = format!("local://{}", cdir.display());
+    let brtool = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_brtool"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, out, err) = brtool(&[
+        "log",
+        "start",
+        "--task-name",
+        "cli",
+        "--pd",
+        &pd,
+        "-s",
+        &archive,
+        "--flush-interval",
+        "300ms",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    std::thread::sleep(Duration::from_millis(1200));
+    let (code, out, err) = brtool(&["log", "status", "--pd", &pd, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["task"], "cli");
+    assert_eq!(v["state"], "running");
+    assert!(v["checkpoint_ts"].as_u64().unwrap() > v["start_ts"].as_u64().unwrap());
+    assert!(v["checkpoint_lag_ms"].as_u64().is_some());
+    assert_eq!(v["stores"].as_array().unwrap().len(), 3);
+    let (code, _, err) = brtool(&[
+        "log",
+        "pause",
+        "--task-name",
+        "cli",
+        "--pd",
+        &pd,
+        "--gc-ttl",
+        "600",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, out, _) = brtool(&["log", "status", "--pd", &pd]);
+    assert!(out.contains("paused"), "{out}");
+    let (code, _, err) = brtool(&["log", "resume", "--task-name", "cli", "--pd", &pd]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = brtool(&["log", "stop", "--task-name", "cli", "--pd", &pd]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = brtool(&["log", "stop", "--task-name", "cli", "--pd", &pd]);
+    assert_eq!(code, Some(2), "stopping twice is an error: {err}");
+    r.block_on(running.shutdown());
+    // Without a server the directory opens in-process, and `log start` refuses.
+    let (code, _, err) = brtool(&[
+        "log",
+        "start",
+        "--task-name",
+        "x",
+        "--pd",
+        &pd,
+        "-s",
+        &url_of(&dir.path().join("log3")),
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("log backup needs a running cluster"), "{err}");
 }
