@@ -192,43 +192,55 @@ pub fn scan_region_into(
 
 /// Starts observing on every store and spawns the flush loops. With `scan_from`, each store
 /// first rebuilds the events with commit_ts in (scan_from, now] (restart, resume, a start ts
-/// in the past). Must run inside the tokio runtime.
+/// in the past). Must run inside the tokio runtime (a blocking thread of it is fine).
 pub fn start_observing(
     state: &Arc<ClusterState>,
     task: &LogTask,
     storage: Arc<dyn Storage>,
     scan_from: Option<u64>,
 ) -> Result<()> {
-    {
-        let running = state.log.running.lock().unwrap();
-        if let Some(r) = running.as_ref() {
-            return Err(ClusterError::Invalid(format!(
-                "log backup task {:?} is already observed in this cluster",
-                r.task
-            )));
-        }
+    check_not_running(state)?;
+    state.under_commit_barrier(|| activate_locked(state, scan_from));
+    spawn_flush_loops(state, task, storage);
+    Ok(())
+}
+
+fn check_not_running(state: &ClusterState) -> Result<()> {
+    match state.log.running.lock().unwrap().as_ref() {
+        Some(r) => Err(ClusterError::Invalid(format!(
+            "log backup task {:?} is already observed in this cluster",
+            r.task
+        ))),
+        None => Ok(()),
     }
-    state.under_commit_barrier(|| -> Result<()> {
-        for h in &state.stores {
-            let Some(obs) = state.log.observer(h.id) else {
-                continue;
-            };
-            obs.activate();
-            if let Some(from) = scan_from {
-                let mut failed = None;
-                obs.with_buffer(|buf| {
-                    if let Err(e) = scan_store_into(state, h.id, from, u64::MAX, buf) {
-                        failed = Some(e);
-                    }
-                });
-                if let Some(e) = failed {
-                    tracing::warn!(store = h.id, error = %e, "initial log backup scan failed; rescanning at the first flush");
-                    obs.mark_broken();
+}
+
+/// Activates every store's observer, scanning from `scan_from` if given. The caller holds
+/// the commit barrier, so no commit falls between what the scan sees and what the observers
+/// see. A failed scan marks the buffer broken: the first flush rescans.
+pub fn activate_locked(state: &ClusterState, scan_from: Option<u64>) {
+    for h in &state.stores {
+        let Some(obs) = state.log.observer(h.id) else {
+            continue;
+        };
+        obs.activate();
+        if let Some(from) = scan_from {
+            let mut failed = None;
+            obs.with_buffer(|buf| {
+                if let Err(e) = scan_store_into(state, h.id, from, u64::MAX, buf) {
+                    failed = Some(e);
                 }
+            });
+            if let Some(e) = failed {
+                tracing::warn!(store = h.id, error = %e, "initial log backup scan failed; rescanning at the first flush");
+                obs.mark_broken();
             }
         }
-        Ok(())
-    })?;
+    }
+}
+
+/// Spawns one flush loop per store for `task` (observers already active).
+pub fn spawn_flush_loops(state: &Arc<ClusterState>, task: &LogTask, storage: Arc<dyn Storage>) {
     let (stop, rx) = tokio::sync::watch::channel(false);
     let interval = Duration::from_millis(task.flush_interval_ms.max(10));
     let loops = state
@@ -251,8 +263,7 @@ pub fn start_observing(
         stop,
         loops,
     });
-    tracing::info!(task = %task.name, ?scan_from, "log backup observing");
-    Ok(())
+    tracing::info!(task = %task.name, "log backup observing");
 }
 
 /// Stops the flush loops (waiting for a flush in progress) and drops unflushed buffers.

@@ -83,8 +83,10 @@ impl LogBackupService {
         } else {
             r.flush_interval_ms
         };
-        // Start ts, registration and the observers' start behind one commit barrier: with
-        // a fresh start ts no commit can fall between it and the observers.
+        // Start ts, registration and the observers' start behind one commit barrier: every
+        // commit after the start ts is observed. With a start ts in the past, the observers
+        // first scan (start ts, now].
+        let scan_from = (r.start_ts != 0).then_some(r.start_ts);
         let task = tokio::task::spawn_blocking(move || {
             st.under_commit_barrier(|| -> Result<LogTask> {
                 let start_ts = if r.start_ts == 0 {
@@ -102,28 +104,21 @@ impl LogBackupService {
                     store_resolved: Default::default(),
                 };
                 st.pd.register_log_task(task.clone())?;
+                logbackup::activate_locked(&st, scan_from);
                 Ok(task)
             })
         })
         .await
         .map_err(|e| ClusterError::Invalid(e.to_string()))??;
-        let undo = |e: ClusterError| {
+        // LOG-1: the root before any flush can write a .meta.
+        if let Err(e) =
+            root::write_root(storage.as_ref(), self.state.pd.cluster_id(), task.start_ts).await
+        {
+            logbackup::stop_observing(&self.state).await;
             let _ = self.state.pd.stop_log_task(&task.name);
-            e
-        };
-        root::write_root(storage.as_ref(), self.state.pd.cluster_id(), task.start_ts)
-            .await
-            .map_err(undo)?;
-        // A start ts given by the user may lie in the past: scan from it.
-        let scan_from = (r.start_ts != 0).then_some(task.start_ts);
-        let st = self.state.clone();
-        let t = task.clone();
-        tokio::task::spawn_blocking(move || {
-            logbackup::start_observing(&st, &t, storage, scan_from)
-        })
-        .await
-        .map_err(|e| ClusterError::Invalid(e.to_string()))?
-        .map_err(undo)?;
+            return Err(e);
+        }
+        logbackup::spawn_flush_loops(&self.state, &task, storage);
         tracing::info!(task = %task.name, start_ts = task.start_ts, "log backup task registered");
         Ok(task)
     }
