@@ -51,6 +51,11 @@ fn spec(db: &str, rows: u64) -> WorkloadSpec {
 /// A cluster serving on loopback with small regions (splits and scatters during the load)
 /// and a small flush size limit.
 async fn start(dir: &Path) -> (RunningCluster, ClusterClient) {
+    start_merging_after(dir, 0).await
+}
+
+/// [`start`] with the automatic merge hook called after `objects` data objects per store.
+async fn start_merging_after(dir: &Path, objects: u64) -> (RunningCluster, ClusterClient) {
     let cfg = ClusterConfig {
         region_split_bytes: 96 << 10,
         write_addr_file: true,
@@ -59,7 +64,8 @@ async fn start(dir: &Path) -> (RunningCluster, ClusterClient) {
     let log = LogBackupConfig {
         size_limit: 512 << 10,
         group_limit: 256 << 10,
-        merge_after_objects: 0,
+        merge_after_objects: objects,
+        merge_target_bytes: 1 << 20,
         ..LogBackupConfig::default()
     };
     let running = RunningCluster::start_with(cfg, log).await.unwrap();
@@ -521,4 +527,65 @@ fn cli_log_start_status_pause_resume_stop() {
     ]);
     assert_eq!(code, Some(2));
     assert!(err.contains("log backup needs a running cluster"), "{err}");
+}
+
+#[test]
+fn a_start_ts_in_the_past_backs_up_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdir = dir.path().join("c");
+    let archive = dir.path().join("log");
+    rt().block_on(async {
+        let (running, c) = start(&cdir).await;
+        let before = c.tso().await.unwrap();
+        workload::load(&c, &spec("sbtest", 60)).await.unwrap();
+        // Registered after the load, starting before it: the load must be in the log.
+        let t = c
+            .register_log_task(TASK, &url_of(&archive), before, FLUSH_MS)
+            .await
+            .unwrap();
+        assert_eq!(t.start_ts, before);
+        let ck = wait_checkpoint(&c, TASK, c.tso().await.unwrap()).await;
+        running.shutdown().await;
+        let storage = open_url(&url_of(&archive)).unwrap();
+        let (w, meta) = assert_log_equals_mvcc(&cdir, storage.as_ref(), before, ck).await;
+        assert!(w > 100 && meta > 0, "{w} versions, {meta} meta events");
+    });
+}
+
+/// A merger that records its calls.
+struct CountingMerger(Arc<std::sync::Mutex<Vec<(String, u64)>>>);
+
+#[async_trait::async_trait]
+impl brkit::cluster::logbackup::merge_hook::SmallObjectMerger for CountingMerger {
+    async fn merge(&self, storage: Arc<dyn Storage>, target_bytes: u64) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((storage.display_url(), target_bytes));
+        Ok(())
+    }
+}
+
+#[test]
+fn the_automatic_merge_hook_runs_once_enough_objects_were_flushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cdir = dir.path().join("c");
+    let archive = dir.path().join("log");
+    rt().block_on(async {
+        let (running, c) = start_merging_after(&cdir, 2).await;
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        running.set_log_merger(Arc::new(CountingMerger(calls.clone())));
+        workload::load(&c, &spec("sbtest", 30)).await.unwrap();
+        c.register_log_task(TASK, &url_of(&archive), 0, FLUSH_MS)
+            .await
+            .unwrap();
+        workload::run(&c, &spec("sbtest", 30), Duration::from_secs(2))
+            .await
+            .unwrap();
+        wait_checkpoint(&c, TASK, c.tso().await.unwrap()).await;
+        running.shutdown().await;
+        let calls = calls.lock().unwrap();
+        assert!(!calls.is_empty(), "the hook never ran");
+        assert!(calls.iter().all(|(_, t)| *t == 1 << 20));
+    });
 }
