@@ -66,7 +66,6 @@ async fn start_merging_after(dir: &Path, objects: u64) -> (RunningCluster, Clust
         group_limit: 256 << 10,
         merge_after_objects: objects,
         merge_target_bytes: 1 << 20,
-        ..LogBackupConfig::default()
     };
     let running = RunningCluster::start_with(cfg, log).await.unwrap();
     let c = ClusterClient::connect(&running.pd_addr().to_string())
