@@ -13,14 +13,18 @@
 #   FLUSH_INTERVAL=I   --flush-interval of the task (default 5s; BR's default is 3-5 min, a
 #                      10 s interval alone makes the lag swing between 0 and ~10 s)
 #   LAG_DURATION=S     length of the lag round (default 40), SAMPLE_S (default 0.5)
-#   PROFILE=release|debug  which binary (default release); SKIP_BUILD=1 uses it as is
+#   PROFILE=release|debug|dev-opt  which binary (default release); dev-opt builds the dev
+#                      profile with brkit itself at opt-level 2 into the debug dir (no release
+#                      build of every dependency needed); SKIP_BUILD=1 uses the binary as is
 #   KEEP=1             keep the scratch dir; TIMEOUT=S bound for server start/stop (120)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 PROFILE="${PROFILE:-release}"
-BIN="$TARGET/$PROFILE/brtool"
+BIN_DIR="$PROFILE"
+[[ "$PROFILE" == dev-opt ]] && BIN_DIR=debug
+BIN="$TARGET/$BIN_DIR/brtool"
 TABLES="${TABLES:-2}"
 ROWS="${ROWS:-20000}"
 ROUNDS="${ROUNDS:-3}"
@@ -38,6 +42,9 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     log "building brtool ($PROFILE, target dir $TARGET)"
     if [[ "$PROFILE" == release ]]; then
         (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --release --quiet --bin brtool)
+    elif [[ "$PROFILE" == dev-opt ]]; then
+        (cd "$ROOT" && CARGO_PROFILE_DEV_OPT_LEVEL=2 CARGO_PROFILE_DEV_DEBUG=0 \
+            CARGO_TARGET_DIR="$TARGET" cargo build --quiet --bin brtool)
     else
         (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --quiet --bin brtool)
     fi

@@ -9,7 +9,6 @@
 
 use crate::cluster::Region;
 use crate::codec::table::decode_table_id;
-use crate::format::logfile::encode_event;
 use crate::format::logmeta::EventKind;
 use crate::format::naming::snapshot::Cf;
 use std::collections::HashMap;
@@ -109,7 +108,6 @@ pub struct Buffer {
     dir: PathBuf,
     parts: HashMap<PartKey, Part>,
     bytes: u64,
-    scratch: Vec<u8>,
 }
 
 impl Buffer {
@@ -119,7 +117,6 @@ impl Buffer {
             dir,
             parts: HashMap::new(),
             bytes: 0,
-            scratch: Vec::new(),
         }
     }
 
@@ -132,7 +129,8 @@ impl Buffer {
         self.bytes
     }
 
-    /// Appends one event (`key` with ts, no `z`) to its partition's file.
+    /// Appends one event (`key` with ts, no `z`) to its partition's file, framed as
+    /// LOG-FILE-1 (`u32 LE len ‖ key ‖ u32 LE len ‖ value`).
     pub fn push(
         &mut self,
         key: PartKey,
@@ -140,44 +138,49 @@ impl Buffer {
         event_key: &[u8],
         value: &[u8],
     ) -> std::io::Result<()> {
-        self.scratch.clear();
-        encode_event(&mut self.scratch, event_key, value)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-        if !self.parts.contains_key(&key) {
-            if self.parts.is_empty() {
-                std::fs::create_dir_all(&self.dir)?;
-            }
-            let path = self.dir.join(format!(
-                "{}-{}-{}-{}-{}.events",
-                if key.is_meta {
-                    "meta".to_string()
-                } else {
-                    format!("t{}", key.table_id)
-                },
-                key.region_id,
-                key.cf.as_str(),
-                match key.kind {
-                    EventKind::Put => "put",
-                    EventKind::Delete => "delete",
-                },
-                self.parts.len()
-            ));
-            let file = BufWriter::with_capacity(PART_BUFFER, File::create(&path)?);
-            self.parts.insert(
-                key,
-                Part {
-                    path,
-                    file,
-                    region: RegionFacts::from(region),
-                    events: 0,
-                },
-            );
-        }
-        let part = self.parts.get_mut(&key).expect("inserted above");
-        part.file.write_all(&self.scratch)?;
+        let too_long = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "event over 4 GiB");
+        let klen = u32::try_from(event_key.len()).map_err(|_| too_long())?;
+        let vlen = u32::try_from(value.len()).map_err(|_| too_long())?;
+        let part = match self.parts.get_mut(&key) {
+            Some(p) => p,
+            None => self.open_part(key, region)?,
+        };
+        let f = &mut part.file;
+        f.write_all(&klen.to_le_bytes())?;
+        f.write_all(event_key)?;
+        f.write_all(&vlen.to_le_bytes())?;
+        f.write_all(value)?;
         part.events += 1;
-        self.bytes += self.scratch.len() as u64;
+        self.bytes += 8 + event_key.len() as u64 + value.len() as u64;
         Ok(())
+    }
+
+    fn open_part(&mut self, key: PartKey, region: &Region) -> std::io::Result<&mut Part> {
+        if self.parts.is_empty() {
+            std::fs::create_dir_all(&self.dir)?;
+        }
+        let path = self.dir.join(format!(
+            "{}-{}-{}-{}-{}.events",
+            if key.is_meta {
+                "meta".to_string()
+            } else {
+                format!("t{}", key.table_id)
+            },
+            key.region_id,
+            key.cf.as_str(),
+            match key.kind {
+                EventKind::Put => "put",
+                EventKind::Delete => "delete",
+            },
+            self.parts.len()
+        ));
+        let file = BufWriter::with_capacity(PART_BUFFER, File::create(&path)?);
+        Ok(self.parts.entry(key).or_insert(Part {
+            path,
+            file,
+            region: RegionFacts::from(region),
+            events: 0,
+        }))
     }
 
     /// Closes every file (flushing what is in memory) and hands the batch over.

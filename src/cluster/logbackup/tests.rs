@@ -208,3 +208,42 @@ fn pd_task_rules_one_task_checkpoint_is_the_min_and_gc_follows() {
     pd.stop_log_task("t").unwrap();
     assert!(!pd.service_safepoints().contains_key(&svc));
 }
+
+/// Commit-path cost of the observers (no gRPC, no flush): `cargo test --lib
+/// cluster::logbackup::tests::commit_path_overhead -- --ignored --nocapture`. Prints numbers,
+/// asserts nothing about time.
+#[test]
+#[ignore]
+fn commit_path_overhead() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = cluster(dir.path());
+    let run = |state: &ClusterState, base: i64| {
+        let t0 = std::time::Instant::now();
+        for i in 0..3000i64 {
+            let keys: Vec<Vec<u8>> = (0..16)
+                .map(|j| record_key_int(50, base + i * 16 + j))
+                .collect();
+            put(state, &keys, 120);
+        }
+        t0.elapsed().as_secs_f64()
+    };
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for round in 0..3i64 {
+        off.push(run(&state, round * 1_000_000));
+        let _t = task(&state);
+        on.push(run(&state, round * 1_000_000 + 500_000));
+        for h in &state.stores {
+            state.log.observer(h.id).unwrap().deactivate();
+        }
+        state.pd.stop_log_task("t").unwrap();
+    }
+    off.sort_by(f64::total_cmp);
+    on.sort_by(f64::total_cmp);
+    println!(
+        "3000 commits x 16 rows: without observers {:.3} s, with {:.3} s (medians), overhead {:.1} %",
+        off[1],
+        on[1],
+        (on[1] - off[1]) / off[1] * 100.0
+    );
+}
