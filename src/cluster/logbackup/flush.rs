@@ -282,9 +282,14 @@ pub async fn flush_loop(
     interval: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // Fixed ticks: the time a flush takes does not stretch the interval (the checkpoint lag
+    // stays near one interval).
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await; // the first tick is immediate
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = ticks.tick() => {}
             _ = obs.wake.notified() => {}
             _ = stop.changed() => {}
         }

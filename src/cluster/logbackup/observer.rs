@@ -217,12 +217,12 @@ impl StoreObserver {
         self.lock().broken = true;
     }
 
-    /// Records that `ts` was written as this store's global checkpoint file; true when it is
-    /// newer than the last one written.
+    /// Whether `ts` is newer than the global checkpoint this store last wrote to its file.
     pub fn checkpoint_advanced(&self, ts: u64) -> bool {
         self.lock().written_checkpoint < ts
     }
 
+    /// Records that `ts` was written to this store's global checkpoint file.
     pub fn set_written_checkpoint(&self, ts: u64) {
         let mut inner = self.lock();
         inner.written_checkpoint = inner.written_checkpoint.max(ts);

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{PdError, Result};
 use super::gc;
 use super::state::ServiceSafepoint;
+use super::Placement;
 
 /// Running or paused (a stopped task is removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,4 +207,85 @@ pub(super) fn stop(
         .ok_or_else(|| PdError::Invalid(format!("no log backup task named {name:?}")))?;
     gc::update_service(services, gc_safepoint, &service_id(name), 0, 0, now_ms)?;
     Ok(t)
+}
+
+impl Placement {
+    // ---- log backup tasks ----
+
+    /// Registers a log backup task (one at a time) and holds GC at its checkpoint.
+    pub fn register_log_task(&self, task: LogTask) -> Result<()> {
+        self.update(|s, now| register(&mut s.log_tasks, &mut s.services, s.gc_safepoint, task, now))
+    }
+
+    /// Every registered task.
+    pub fn log_tasks(&self) -> Vec<LogTask> {
+        self.lock().state.log_tasks.values().cloned().collect()
+    }
+
+    pub fn log_task(&self, name: &str) -> Option<LogTask> {
+        self.lock().state.log_tasks.get(name).cloned()
+    }
+
+    /// A store's flush up to `resolved_ts` is durable in the archive; returns the task's
+    /// global checkpoint (the minimum over all stores).
+    pub fn report_log_flush(&self, task: &str, store_id: u64, resolved_ts: u64) -> Result<u64> {
+        {
+            let inner = self.lock();
+            if let Some(t) = inner.state.log_tasks.get(task) {
+                if t.store_resolved.get(&store_id).copied().unwrap_or(0) >= resolved_ts {
+                    return Ok(t.checkpoint_ts); // nothing new: no write
+                }
+            }
+        }
+        self.update(|s, now| {
+            let stores: Vec<u64> = s.stores.keys().copied().collect();
+            report_flush(
+                &mut s.log_tasks,
+                &mut s.services,
+                s.gc_safepoint,
+                &stores,
+                task,
+                store_id,
+                resolved_ts,
+                now,
+            )
+        })
+    }
+
+    /// Pauses a task, keeping its GC safepoint for `gc_ttl_secs`.
+    pub fn pause_log_task(&self, task: &str, gc_ttl_secs: i64) -> Result<LogTask> {
+        self.update(|s, now| {
+            pause(
+                &mut s.log_tasks,
+                &mut s.services,
+                s.gc_safepoint,
+                task,
+                gc_ttl_secs,
+                now,
+            )
+        })
+    }
+
+    /// Resumes a paused task (refused when GC passed its checkpoint).
+    pub fn resume_log_task(&self, task: &str) -> Result<LogTask> {
+        self.update(|s, now| resume(&mut s.log_tasks, &mut s.services, s.gc_safepoint, task, now))
+    }
+
+    /// Removes a task and its GC safepoint.
+    pub fn stop_log_task(&self, task: &str) -> Result<LogTask> {
+        self.update(|s, now| stop(&mut s.log_tasks, &mut s.services, s.gc_safepoint, task, now))
+    }
+
+    /// The live service safepoints (tests, status).
+    pub fn service_safepoints(&self) -> std::collections::BTreeMap<String, ServiceSafepoint> {
+        let now = self.clock.now_ms();
+        let inner = self.lock();
+        inner
+            .state
+            .services
+            .iter()
+            .filter(|(_, s)| s.expire_at_ms > now)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
