@@ -71,6 +71,14 @@ impl Recording<'_> {
     }
 }
 
+impl Recording<'_> {
+    /// The entries just recorded were not stored (the write failed): the next flush drops
+    /// the buffer and rebuilds it by a scan.
+    pub fn mark_broken(&mut self) {
+        self.guard.broken = true;
+    }
+}
+
 /// What a flush takes from the observer under the commit barrier.
 pub struct Taken {
     /// Failed batches to retry, oldest first.

@@ -261,9 +261,14 @@ impl ClusterState {
             let store = &self.store(id)?.store;
             match self.log.observer(id).and_then(|o| o.recording()) {
                 Some(mut rec) => {
-                    store.apply_observed(&ms, start_ts, commit_ts, &mut |i, cf, k, v| {
+                    let r = store.apply_observed(&ms, start_ts, commit_ts, &mut |i, cf, k, v| {
                         rec.record(&ms[i].key, &regions[idx[i]], cf, k, v)
-                    })?
+                    });
+                    if r.is_err() {
+                        // Observed but not stored: rebuild the buffer from MVCC instead.
+                        rec.mark_broken();
+                    }
+                    r?
                 }
                 None => store.apply(&ms, start_ts, commit_ts)?,
             }
