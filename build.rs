@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/import_sstpb.proto",
         "proto/pdpb.proto",
         "proto/brkitpb.proto",
+        "proto/logbackuppb.proto",
     ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");

@@ -35,3 +35,7 @@ pub mod pdpb {
 pub mod brkitpb {
     include!(concat!(env!("OUT_DIR"), "/brkitpb.rs"));
 }
+/// `package logbackuppb`: brkit's log backup task service.
+pub mod logbackuppb {
+    include!(concat!(env!("OUT_DIR"), "/logbackuppb.rs"));
+}

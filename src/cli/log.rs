@@ -18,6 +18,9 @@ pub enum LogCommand {
     Truncate(TruncateArgs),
     /// Rewrite small data objects into objects of at least --target-size, crash-safely.
     Merge(MergeArgs),
+    /// start, status, pause, resume, stop (the task on a running cluster).
+    #[command(flatten)]
+    Task(super::log_task::LogTaskCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +70,7 @@ pub fn run(c: LogCommand) -> Outcome {
         LogCommand::Metadata(a) => run_metadata(a),
         LogCommand::Truncate(a) => run_truncate(a),
         LogCommand::Merge(a) => run_merge(a),
+        LogCommand::Task(t) => super::log_task::run_task(t),
     }
 }
 

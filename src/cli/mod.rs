@@ -8,6 +8,7 @@ mod common;
 mod demo;
 mod inspect;
 mod log;
+mod log_task;
 mod restore_point;
 mod table;
 mod verify;
@@ -47,7 +48,8 @@ enum Command {
     /// Read tables of a cluster without SQL: list, dump (CSV), checksum.
     #[command(subcommand)]
     Table(table::TableCommand),
-    /// Log backup archives: metadata, truncate, merge.
+    /// Log backup (BR's `br log`): start, status, pause, resume, stop a task; metadata,
+    /// truncate, merge an archive.
     #[command(subcommand)]
     Log(log::LogCommand),
 }

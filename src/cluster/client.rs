@@ -12,6 +12,7 @@ use crate::proto::brkitpb::{
     self, admin_client::AdminClient, catalog_client::CatalogClient, kv_client::KvClient,
 };
 use crate::proto::import_sstpb::import_sst_client::ImportSstClient;
+use crate::proto::logbackuppb::{self as logpb, log_backup_client::LogBackupClient};
 use crate::proto::pdpb::{self, pd_client::PdClient};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -38,7 +39,10 @@ pub struct ClusterClient {
     kv: KvClient<Channel>,
     catalog: CatalogClient<Channel>,
     admin: AdminClient<Channel>,
+    log: LogBackupClient<Channel>,
     store_channels: Arc<Mutex<HashMap<u64, (String, Channel)>>>,
+    /// The `local://DIR` directory, when connected that way.
+    local_dir: Option<String>,
     embedded: Option<Arc<tokio::sync::Mutex<Option<RunningCluster>>>>,
 }
 
@@ -93,16 +97,20 @@ impl ClusterClient {
     }
 
     async fn connect_local(dir: PathBuf) -> Result<ClusterClient> {
+        let shown = dir.display().to_string();
         if let Some(addr) = read_addr_file(&dir) {
             // `connect_addr` already asked PD for its stores: a server that answers is alive.
             // (Not `status()`: it sizes every region with a full scan of every store.)
-            if let Ok(c) = Self::connect_addr(&addr, None).await {
+            if let Ok(mut c) = Self::connect_addr(&addr, None).await {
+                c.local_dir = Some(shown);
                 return Ok(c);
             }
         }
         let running = RunningCluster::start(ClusterConfig::embedded(dir)).await?;
         let addr = running.pd_addr().to_string();
-        Self::connect_addr(&addr, Some(running)).await
+        let mut c = Self::connect_addr(&addr, Some(running)).await?;
+        c.local_dir = Some(shown);
+        Ok(c)
     }
 
     async fn connect_addr(addr: &str, embedded: Option<RunningCluster>) -> Result<ClusterClient> {
@@ -126,8 +134,10 @@ impl ClusterClient {
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
             catalog: CatalogClient::new(ch.clone()).max_decoding_message_size(MAX_MESSAGE),
-            admin: AdminClient::new(ch),
+            admin: AdminClient::new(ch.clone()),
+            log: LogBackupClient::new(ch),
             store_channels: Arc::default(),
+            local_dir: None,
             embedded: embedded.map(|r| Arc::new(tokio::sync::Mutex::new(Some(r)))),
         })
     }
@@ -493,6 +503,93 @@ impl ClusterClient {
             .await
             .map_err(rpc("Admin", &self.addr))?;
         Ok(())
+    }
+
+    /// Registers a log backup task (`log start`). Refused for an in-process cluster: the
+    /// observers live in the store servers, which end with this process.
+    pub async fn register_log_task(
+        &self,
+        name: &str,
+        storage_url: &str,
+        start_ts: u64,
+        flush_interval_ms: u64,
+    ) -> Result<logpb::TaskInfo> {
+        if let Some(dir) = self.embedded_dir() {
+            return Err(ClusterError::Invalid(format!(
+                "log backup needs a running cluster: start one with `brtool cluster start --dir {dir}`"
+            )));
+        }
+        self.log
+            .clone()
+            .register_task(logpb::RegisterTaskRequest {
+                name: name.into(),
+                storage_url: storage_url.into(),
+                start_ts,
+                flush_interval_ms,
+            })
+            .await
+            .map_err(rpc("LogBackup", &self.addr))?
+            .into_inner()
+            .task
+            .ok_or_else(|| ClusterError::Invalid("RegisterTask answered no task".into()))
+    }
+
+    /// Log backup tasks (all when `name` is empty), the current ts and the GC safepoints.
+    pub async fn log_tasks(&self, name: &str) -> Result<logpb::GetTasksResponse> {
+        Ok(self
+            .log
+            .clone()
+            .get_tasks(logpb::GetTasksRequest { name: name.into() })
+            .await
+            .map_err(rpc("LogBackup", &self.addr))?
+            .into_inner())
+    }
+
+    /// Pauses a task; its GC safepoint is kept for `gc_ttl_secs` (0 = 24 h).
+    pub async fn pause_log_task(&self, name: &str, gc_ttl_secs: i64) -> Result<logpb::TaskInfo> {
+        self.log_change(
+            self.log
+                .clone()
+                .pause_task(logpb::PauseTaskRequest {
+                    name: name.into(),
+                    gc_ttl_secs,
+                })
+                .await,
+        )
+    }
+
+    pub async fn resume_log_task(&self, name: &str) -> Result<logpb::TaskInfo> {
+        self.log_change(
+            self.log
+                .clone()
+                .resume_task(logpb::ResumeTaskRequest { name: name.into() })
+                .await,
+        )
+    }
+
+    pub async fn stop_log_task(&self, name: &str) -> Result<logpb::TaskInfo> {
+        self.log_change(
+            self.log
+                .clone()
+                .stop_task(logpb::StopTaskRequest { name: name.into() })
+                .await,
+        )
+    }
+
+    fn log_change(
+        &self,
+        r: std::result::Result<tonic::Response<logpb::TaskResponse>, tonic::Status>,
+    ) -> Result<logpb::TaskInfo> {
+        r.map_err(rpc("LogBackup", &self.addr))?
+            .into_inner()
+            .task
+            .ok_or_else(|| ClusterError::Invalid("LogBackup answered no task".into()))
+    }
+
+    /// The directory of a cluster this client runs in its own process.
+    fn embedded_dir(&self) -> Option<String> {
+        self.embedded.as_ref()?;
+        Some(self.local_dir.clone().unwrap_or_else(|| "DIR".into()))
     }
 
     async fn store_channel(&self, store_id: u64) -> Result<(String, Channel)> {

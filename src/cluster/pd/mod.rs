@@ -14,6 +14,7 @@
 mod clock;
 mod error;
 mod gc;
+mod logtask;
 mod regions;
 mod state;
 mod tso;
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PdError, Result};
+pub use logtask::{service_id as log_service_id, LogTask, LogTaskState};
 pub use state::{ServiceSafepoint, StoreMeta, FORMAT_VERSION, STATE_FILE};
 pub use tso::TSO_SAVE_INTERVAL_MS;
 
@@ -408,6 +410,7 @@ fn bootstrap(stores: u32, now_ms: u64) -> State {
         regions: Default::default(),
         gc_safepoint: 0,
         services: Default::default(),
+        log_tasks: Default::default(),
     };
     // Ids below the store count would look like store ids; start the allocator after them.
     s.next_id = u64::from(stores) + 1;

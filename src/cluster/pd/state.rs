@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::{PdError, Result};
+use super::logtask::LogTask;
 use super::regions::RegionMap;
 use crate::cluster::region::{Epoch, Region};
 
@@ -52,6 +53,7 @@ pub(super) struct State {
     pub regions: RegionMap,
     pub gc_safepoint: u64,
     pub services: BTreeMap<String, ServiceSafepoint>,
+    pub log_tasks: BTreeMap<String, LogTask>,
 }
 
 /// How many ids one persisted bump of `id_bound` covers.
@@ -78,6 +80,7 @@ impl State {
             stores: self.stores.values().cloned().collect(),
             regions: self.regions.iter().map(RegionRecord::from).collect(),
             service_safepoints: self.services.clone(),
+            log_tasks: self.log_tasks.values().cloned().collect(),
         }
     }
 
@@ -126,6 +129,11 @@ impl State {
             regions,
             gc_safepoint: doc.gc_safepoint,
             services: doc.service_safepoints,
+            log_tasks: doc
+                .log_tasks
+                .into_iter()
+                .map(|t| (t.name.clone(), t))
+                .collect(),
         })
     }
 }
@@ -142,6 +150,9 @@ pub(super) struct PdFile {
     /// Sorted by start key, covering the whole key space.
     pub regions: Vec<RegionRecord>,
     pub service_safepoints: BTreeMap<String, ServiceSafepoint>,
+    /// Log backup tasks (absent in files written before log backup existed).
+    #[serde(default)]
+    pub log_tasks: Vec<LogTask>,
 }
 
 /// A region in `pd.json`: keys in hex so the file stays readable.

@@ -212,6 +212,13 @@ impl ImportSst for ImportService {
         req: Request<import_sstpb::MultiIngestRequest>,
     ) -> Result<Response<import_sstpb::IngestResponse>, Status> {
         let h = self.handle()?;
+        // Ingested SSTs bypass the commit path, so a log backup task would not see them (BR
+        // refuses to restore while a log backup task runs, for the same reason).
+        if let Some(task) = self.state.log.running_task() {
+            return Err(Status::failed_precondition(format!(
+                "log backup task {task:?} is running: ingested data would be missing from its archive; stop it first (`brtool log stop --task-name {task}`)"
+            )));
+        }
         let r = req.into_inner();
         if let Some(error) = self.region_error(r.context.as_ref(), &r.ssts) {
             return Ok(Response::new(import_sstpb::IngestResponse {

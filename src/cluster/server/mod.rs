@@ -11,10 +11,12 @@ mod backup_service;
 mod catalog_service;
 mod import_service;
 mod kv_service;
+pub mod logbackup_service;
 mod pd_service;
 pub mod state;
 
 use super::error::{ClusterError, Result};
+use super::logbackup::{self, merge_hook::SmallObjectMerger, LogBackupConfig};
 use super::pd::Placement;
 use super::storage_backend::StorageCache;
 use super::store::Store;
@@ -23,6 +25,7 @@ use crate::proto::brkitpb::{
     admin_server::AdminServer, catalog_server::CatalogServer, kv_server::KvServer,
 };
 use crate::proto::import_sstpb::import_sst_server::ImportSstServer;
+use crate::proto::logbackuppb::log_backup_server::LogBackupServer;
 use crate::proto::pdpb::pd_server::PdServer;
 use state::ClusterState;
 use std::net::SocketAddr;
@@ -122,6 +125,12 @@ fn serve_until(
 impl RunningCluster {
     /// Opens (bootstrapping if new) the cluster in `cfg.dir` and starts serving.
     pub async fn start(cfg: ClusterConfig) -> Result<RunningCluster> {
+        Self::start_with(cfg, LogBackupConfig::default()).await
+    }
+
+    /// [`RunningCluster::start`] with log backup sizes (tests and benchmarks). A log backup
+    /// task recorded as running resumes: each store rescans from the task's checkpoint.
+    pub async fn start_with(cfg: ClusterConfig, log: LogBackupConfig) -> Result<RunningCluster> {
         std::fs::create_dir_all(&cfg.dir)?;
         // One process per cluster directory: PD's state file and the stores stay single-owner.
         let lock = std::fs::OpenOptions::new()
@@ -150,11 +159,12 @@ impl RunningCluster {
         .await
         .map_err(|e| ClusterError::Invalid(e.to_string()))??;
         let _ = std::fs::remove_dir_all(cfg.dir.join("tmp"));
-        let state = Arc::new(ClusterState::new(
+        let state = Arc::new(ClusterState::with_log_config(
             cfg.dir.clone(),
             pd,
             stores,
             cfg.region_split_bytes,
+            log,
         ));
         let (shutdown, stop) = watch::channel(false);
         let storages = Arc::new(StorageCache::default());
@@ -208,8 +218,25 @@ impl RunningCluster {
             .add_service(AdminServer::new(admin_service::AdminService {
                 state: state.clone(),
                 shutdown: shutdown.clone(),
+            }))
+            .add_service(LogBackupServer::new(logbackup_service::LogBackupService {
+                state: state.clone(),
+                storages: storages.clone(),
+                changes: Arc::default(),
             }));
         tasks.push(serve_until(router, l, stop));
+        {
+            let st = state.clone();
+            let cache = storages.clone();
+            // Blocking threads of the runtime can spawn the flush loops.
+            tokio::task::spawn_blocking(move || {
+                logbackup::resume_after_restart(&st, &|url| {
+                    logbackup_service::open_storage(&cache, url)
+                })
+            })
+            .await
+            .map_err(|e| ClusterError::Invalid(e.to_string()))??;
+        }
         let addr_file = if cfg.write_addr_file {
             let p = cfg.dir.join(ADDR_FILE);
             std::fs::write(&p, format!("{pd_addr}\n"))?;
@@ -232,6 +259,11 @@ impl RunningCluster {
         self.pd_addr
     }
 
+    /// Installs the automatic-merge hook of log backup (see `logbackup::merge_hook`).
+    pub fn set_log_merger(&self, m: Arc<dyn SmallObjectMerger>) {
+        self.state.log.set_merger(m);
+    }
+
     /// Waits until an Admin Shutdown request (or `stop`) arrives, then stops.
     pub async fn wait(self) {
         let mut rx = self.shutdown.subscribe();
@@ -246,6 +278,7 @@ impl RunningCluster {
 
     /// Stops serving and closes the stores.
     pub async fn shutdown(self) {
+        logbackup::stop_observing(&self.state).await;
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;

@@ -6,6 +6,7 @@
 
 use crate::cluster::catalog::{CatalogError, MetaKv};
 use crate::cluster::error::{ClusterError, Result};
+use crate::cluster::logbackup::{LogBackup, LogBackupConfig};
 use crate::cluster::pd::Placement;
 use crate::cluster::store::{Mutation, Store};
 use crate::cluster::Region;
@@ -71,6 +72,28 @@ pub struct ClusterState {
     written: Mutex<HashMap<u64, u64>>,
     failpoints: Mutex<HashMap<String, String>>,
     pub region_max_bytes: u64,
+    /// Log backup observers and the running task's flush loops.
+    pub log: LogBackup,
+}
+
+/// `muts` without the earlier writes of keys written again later (order kept otherwise).
+/// Allocates only when a key repeats.
+fn last_write_per_key(muts: Vec<Mutation>) -> Vec<Mutation> {
+    let repeats = {
+        let mut seen = std::collections::HashSet::with_capacity(muts.len());
+        !muts.iter().all(|m| seen.insert(m.key.as_slice()))
+    };
+    if !repeats {
+        return muts;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(muts.len());
+    let mut out: Vec<Mutation> = muts
+        .into_iter()
+        .rev()
+        .filter(|m| seen.insert(m.key.clone()))
+        .collect();
+    out.reverse();
+    out
 }
 
 /// Encoded region key of a raw key (empty stays empty: the key-space edge).
@@ -97,6 +120,24 @@ impl ClusterState {
         stores: Vec<Arc<Store>>,
         region_max_bytes: u64,
     ) -> Self {
+        Self::with_log_config(
+            dir,
+            pd,
+            stores,
+            region_max_bytes,
+            LogBackupConfig::default(),
+        )
+    }
+
+    /// [`ClusterState::new`] with log backup sizes (tests use small ones).
+    pub fn with_log_config(
+        dir: PathBuf,
+        pd: Placement,
+        stores: Vec<Arc<Store>>,
+        region_max_bytes: u64,
+        log: LogBackupConfig,
+    ) -> Self {
+        let log = LogBackup::new(&stores, log);
         let stores = stores
             .into_iter()
             .map(|s| {
@@ -117,6 +158,7 @@ impl ClusterState {
             written: Mutex::default(),
             failpoints: Mutex::default(),
             region_max_bytes,
+            log,
         }
     }
 
@@ -175,30 +217,67 @@ impl ClusterState {
         Ok(self.pd.tso(count.max(1))?)
     }
 
-    /// One transaction: start_ts, writes on every leader store involved, commit_ts.
+    /// Runs `f` behind the commit barrier: no commit runs meanwhile, and every timestamp
+    /// taken inside is above every commit that finished and below every later one (log
+    /// backup's resolved ts).
+    pub fn under_commit_barrier<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.commit.lock().unwrap();
+        f()
+    }
+
+    /// One transaction: start_ts, writes on every leader store involved, commit_ts. A store
+    /// with a log backup task observes what it applies (under this barrier).
     pub fn commit(&self, muts: Vec<Mutation>) -> Result<(u64, u64)> {
+        // A key written twice keeps its last value (as TiDB's membuffer does): the store's
+        // batch would keep only the last anyway, and log backup must observe what is stored.
+        let muts = last_write_per_key(muts);
         let _g = self.commit.lock().unwrap();
         let start_ts = self.pd.tso(1)?;
-        let mut by_store: HashMap<u64, Vec<Mutation>> = HashMap::new();
-        let mut by_region: HashMap<u64, u64> = HashMap::new();
+        // Per store: its mutations and the index of each one's region in `regions`.
+        let mut by_store: HashMap<u64, (Vec<Mutation>, Vec<usize>)> = HashMap::new();
+        let mut by_region: HashMap<u64, (usize, u64)> = HashMap::new();
+        let mut regions: Vec<Region> = Vec::new();
         for m in muts {
-            let r = self.pd.region_by_key(&enc(&m.key));
-            *by_region.entry(r.id).or_default() +=
+            let ek = enc(&m.key);
+            let idx = match regions.iter().position(|r| r.contains(&ek)) {
+                Some(i) => i,
+                None => {
+                    regions.push(self.pd.region_by_key(&ek));
+                    regions.len() - 1
+                }
+            };
+            let r = &regions[idx];
+            by_region.entry(r.id).or_insert((idx, 0)).1 +=
                 (m.key.len() + m.value.as_ref().map_or(0, |v| v.len())) as u64;
-            by_store.entry(r.leader_store).or_default().push(m);
+            let e = by_store.entry(r.leader_store).or_default();
+            e.0.push(m);
+            e.1.push(idx);
         }
         for id in by_store.keys() {
             self.store(*id)?.check_up()?;
         }
         let commit_ts = self.pd.tso(1)?;
-        for (id, ms) in by_store {
-            self.store(id)?.store.apply(&ms, start_ts, commit_ts)?;
+        for (id, (ms, idx)) in by_store {
+            let store = &self.store(id)?.store;
+            match self.log.observer(id).and_then(|o| o.recording()) {
+                Some(mut rec) => {
+                    let r = store.apply_observed(&ms, start_ts, commit_ts, &mut |i, cf, k, v| {
+                        rec.record(&ms[i].key, &regions[idx[i]], cf, k, v)
+                    });
+                    if r.is_err() {
+                        // Observed but not stored: rebuild the buffer from MVCC instead.
+                        rec.mark_broken();
+                    }
+                    r?
+                }
+                None => store.apply(&ms, start_ts, commit_ts)?,
+            }
         }
         let full: Vec<u64> = {
             let mut w = self.written.lock().unwrap();
             by_region
                 .into_iter()
-                .filter_map(|(id, n)| {
+                .filter_map(|(id, (_, n))| {
                     let e = w.entry(id).or_default();
                     *e += n;
                     (*e >= self.region_max_bytes).then_some(id)
@@ -225,7 +304,7 @@ impl ClusterState {
             return Ok(());
         }
         let new_ids = self.pd.split(&[key])?;
-        self.scatter(&new_ids)
+        self.scatter_locked(&new_ids)
     }
 
     /// Splits at encoded keys (no-op for existing boundaries); returns the new region ids.
@@ -234,8 +313,16 @@ impl ClusterState {
         Ok(self.pd.split(keys)?)
     }
 
-    /// Moves region leaders (and their data) as PD's scatter plan says.
+    /// Moves region leaders (and their data) as PD's scatter plan says. Behind the commit
+    /// barrier: a commit routed to the old leader between the copy and the leader change
+    /// would be lost, and log backup scans each region on arrival.
     pub fn scatter(&self, region_ids: &[u64]) -> Result<()> {
+        let _c = self.commit.lock().unwrap();
+        self.scatter_locked(region_ids)
+    }
+
+    /// [`ClusterState::scatter`] for a caller holding the commit barrier.
+    fn scatter_locked(&self, region_ids: &[u64]) -> Result<()> {
         let _g = self.moves.write().unwrap();
         for (id, to) in self.pd.scatter_plan(region_ids) {
             let Some(r) = self.pd.region_by_id(id) else {
@@ -250,8 +337,9 @@ impl ClusterState {
                 continue;
             }
             src.store.copy_range_to(&dst.store, &r.start, &r.end)?;
-            self.pd.transfer_leader(id, to)?;
+            let moved = self.pd.transfer_leader(id, to)?;
             src.store.delete_range(&r.start, &r.end)?;
+            crate::cluster::logbackup::on_region_arrival(self, to, &moved);
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ mod error;
 mod gc;
 mod import;
 mod log_apply;
+mod log_scan;
 mod mvcc;
 mod ranges;
 
@@ -30,6 +31,7 @@ pub use backup::{BackupFile, BackupOptions, BackupStats};
 pub use error::{Result, StoreError};
 pub use import::DownloadOutcome;
 pub use log_apply::{ApplyOutcome, ApplyWindow};
+pub use log_scan::VersionSink;
 
 use crate::codec::bytes::encode_bytes_to;
 use crate::codec::mvcc::{encode_data_key_to, DATA_PREFIX};
@@ -40,6 +42,10 @@ use rocksdb::{
     WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
+
+/// What [`Store::apply_observed`] reports per entry: (mutation index, cf, key without `z`,
+/// value).
+pub type ApplySink<'a> = dyn FnMut(usize, Cf, &[u8], &[u8]) + 'a;
 
 /// One change of a transaction: `value: None` deletes the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +158,19 @@ impl Store {
     /// a write-CF record per key at commit_ts and, for values over 255 bytes, the value in
     /// `default` at start_ts (MVCC-11, MVCC-16). WAL on, no fsync per write.
     pub fn apply(&self, muts: &[Mutation], start_ts: u64, commit_ts: u64) -> Result<()> {
+        self.apply_observed(muts, start_ts, commit_ts, &mut |_, _, _, _| {})
+    }
+
+    /// [`Store::apply`], telling `observe` every RocksDB entry it writes as
+    /// `(index of the mutation, cf, key without the `z` prefix, value)` (log backup's
+    /// observer: format/log.md LOG-FILE-7 keys are these keys), before the batch is written.
+    pub fn apply_observed(
+        &self,
+        muts: &[Mutation],
+        start_ts: u64,
+        commit_ts: u64,
+        observe: &mut ApplySink<'_>,
+    ) -> Result<()> {
         if commit_ts < start_ts {
             return Err(self.invalid(format!(
                 "commit_ts {commit_ts} is before start_ts {start_ts}"
@@ -161,7 +180,7 @@ impl Store {
         let mut batch = WriteBatch::default();
         let mut key = Vec::new();
         let mut val = Vec::new();
-        for m in muts {
+        for (i, m) in muts.iter().enumerate() {
             let record = match &m.value {
                 Some(v) if v.len() <= SHORT_VALUE_MAX_LEN => {
                     Write::new(WriteType::Put, start_ts, Some(v.clone()))
@@ -170,6 +189,7 @@ impl Store {
                     key.clear();
                     encode_data_key_to(&mut key, &m.key, start_ts);
                     batch.put_cf(dcf, &key, v);
+                    observe(i, Cf::Default, &key[1..], v);
                     Write::new(WriteType::Put, start_ts, None)
                 }
                 None => Write::new(WriteType::Delete, start_ts, None),
@@ -186,6 +206,7 @@ impl Store {
             key.clear();
             encode_data_key_to(&mut key, &m.key, commit_ts);
             batch.put_cf(wcf, &key, &val);
+            observe(i, Cf::Write, &key[1..], &val);
         }
         self.write_batch(batch)
     }
