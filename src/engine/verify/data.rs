@@ -365,8 +365,11 @@ pub(super) async fn verify_data(
     progress: &dyn VerifyProgress,
     report: &mut VerifyReport,
 ) -> Result<()> {
-    let (units, whole) = plan_units(archive, &work, readable, opts.level, &opts.subset);
+    let (mut units, whole) = plan_units(archive, &work, readable, opts.level, &opts.subset);
     let size = |i: usize| archive.files[i].size;
+    // Largest first: the big ranges start at once and the small ones fill the gaps, so both
+    // cores stay busy to the end (longest-processing-time-first scheduling).
+    units.sort_by_key(|u| std::cmp::Reverse(size(u.write) + u.default.map_or(0, size)));
     let total_bytes: u64 = units
         .iter()
         .map(|u| size(u.write) + u.default.map_or(0, size))
@@ -382,6 +385,7 @@ pub(super) async fn verify_data(
         .map(|w| w.entry.info.take().map(Arc::new))
         .collect();
     let mut sums: Vec<Option<Checksum>> = vec![Some(Checksum::default()); work.len()];
+    let first_data_finding = report.findings.len();
     let mut outcomes = stream::iter(units.into_iter().map(|u| {
         let ti = u.table;
         let files = 1 + u64::from(u.default.is_some());
@@ -419,6 +423,9 @@ pub(super) async fn verify_data(
     }
     drop(outcomes);
     progress.finish();
+    // Units finish in any order; findings are reported in a stable one.
+    report.findings[first_data_finding..]
+        .sort_by(|a, b| (&a.table, &a.file, a.kind).cmp(&(&b.table, &b.file, b.kind)));
     if opts.level < Level::Kv {
         return Ok(());
     }
