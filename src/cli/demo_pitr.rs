@@ -49,13 +49,13 @@ pub async fn metadata_and_verify(
     cipher: &Cipher,
 ) -> anyhow::Result<bool> {
     let log = open_storage(log_url)?;
-    writeln!(out, "\n== brtool log metadata -s {log_url}")?;
+    writeln!(out, "\n== 11. brtool log metadata -s {log_url}")?;
     let m = metadata::log_metadata(log.as_ref(), MetadataOptions { min_gap_ms: 60_000 }).await?;
     metadata::render_human(out, &m, &log.display_url())?;
 
     writeln!(
         out,
-        "\n== brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv"
+        "\n== 12. brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv"
     )?;
     let t = Instant::now();
     let mut vo = VerifyOptions::new(Level::Kv);
@@ -68,8 +68,8 @@ pub async fn metadata_and_verify(
 }
 
 /// `brtool restore point` to `ts` into a fresh cluster at `dir`, then every table of `db` in
-/// the target compared with the source at `ts`; true when all are identical and no table is
-/// missing or extra.
+/// the target compared with the source at `ts`. Returns whether all are identical with no
+/// table missing or extra, the time of the PITR and the log bytes it replayed.
 pub async fn pitr_and_compare(
     out: &mut impl Write,
     src: &ClusterClient,
@@ -78,8 +78,8 @@ pub async fn pitr_and_compare(
     cipher: &Cipher,
     db: &str,
     ts: u64,
-) -> anyhow::Result<bool> {
-    writeln!(out, "\n== brtool restore point --pd local://{} -s {log_url} --full-backup-storage {snap_url} --restored-ts {ts}   (a fresh cluster C)", dir.display())?;
+) -> anyhow::Result<(bool, Duration, u64)> {
+    writeln!(out, "\n== 13. brtool restore point --pd local://{} -s {log_url} --full-backup-storage {snap_url} --restored-ts {ts}   (a fresh cluster C)", dir.display())?;
     let dst = ClusterClient::connect(&format!("local://{}", dir.display())).await?;
     let mut o = PitrOptions::new(log_url, snap_url);
     o.restored_ts = Some(ts);
@@ -154,5 +154,5 @@ pub async fn pitr_and_compare(
         )?;
     }
     dst.close().await;
-    Ok(ok)
+    Ok((ok, s.elapsed, s.replay.plain_bytes))
 }
