@@ -1,17 +1,21 @@
-//! `brtool demo`: the end-to-end demonstration on a scratch directory: an embedded 3-store
-//! cluster loaded with the TiDB-compatible workload, a full backup in BR's format, `inspect`,
-//! `verify --level kv` (every checksum re-derived offline from the SST data), a restore into
-//! a fresh embedded cluster with every table's checksum and row dump compared, and a log backup archive
-//! preview. Exit 0 when every check agrees, 1 when one does not.
-
+//! `brtool demo`: the end-to-end demonstration on a scratch directory: a 3-store cluster
+//! served in this process (gRPC on loopback) with a log backup task started before any write,
+//! the TiDB-compatible workload loaded and run, a full backup in BR's format taken mid-run,
+//! `inspect`, `verify --level kv` (every checksum re-derived offline from the SST data), a
+//! restore into a fresh cluster with every table's checksum and row dump compared, more writes
+//! and a DROP TABLE after the snapshot, then `log metadata` and `verify` of the log archive the
+//! task wrote and a point-in-time restore to a ts between the snapshot and the checkpoint,
+//! checked table by table against the source at that ts. Exit 0 when every check agrees, 1
+//! when one does not.
 use super::common::{open_storage, runtime, Outcome};
-use crate::archive::log::{self as log_archive, LogArchive};
+use super::demo_pitr::{metadata_and_verify, pitr_and_compare, wait_checkpoint};
 use crate::archive::snapshot::SnapshotArchive;
 use crate::archive::sst_writer::SstCompression;
+use crate::cluster::server::{ClusterConfig, RunningCluster};
 use crate::cluster::ClusterClient;
+use crate::codec::model::DBInfo;
 use crate::engine::backup::{run_backup, BackupOptions, Quiet};
 use crate::engine::restore::{run_restore, RestoreOptions};
-use crate::engine::sample::write_sample_log_archive;
 use crate::engine::tables;
 use crate::engine::verify::{run_verify, Level, NoProgress, VerifyOptions};
 use crate::engine::workload::{self, WorkloadSpec};
@@ -20,7 +24,10 @@ use anyhow::{anyhow, Context};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The demo's log backup task.
+const TASK: &str = "demo";
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -39,6 +46,9 @@ pub struct DemoArgs {
     /// Encrypt the archive with a random AES-256-CTR key.
     #[arg(long)]
     pub encrypt: bool,
+    /// Seconds of workload (inserts, updates, deletes) before and after the snapshot.
+    #[arg(long, default_value_t = 2)]
+    pub run_secs: u64,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -73,15 +83,29 @@ pub fn run(a: DemoArgs) -> Outcome {
     let mut out = std::io::stdout().lock();
     let cluster_a = dir.join("cluster-a");
     let cluster_b = dir.join("cluster-b");
+    let cluster_c = dir.join("cluster-c");
     let ok = rt.block_on(async {
         let storage = open_storage(&snap_url)?;
         let spec = WorkloadSpec { db: "sbtest".into(), tables: a.tables, rows: a.rows, seed: 42 };
-        writeln!(out, "== 1. Embedded cluster A (3 stores, RocksDB, gRPC on loopback): brtool workload load --pd local://{} --tables {} --rows {}", cluster_a.display(), a.tables, a.rows)?;
-        let src = ClusterClient::connect(&format!("local://{}", cluster_a.display())).await?;
-        let l = workload::load(&src, &spec).await?;
-        writeln!(out, "   {} tables, {} rows, {} KVs, {:.1} MB in {:.2} s ({:.1} MB/s)", l.tables, l.rows, l.kvs, mb(l.bytes), l.elapsed.as_secs_f64(), mb(l.bytes) / l.elapsed.as_secs_f64())?;
+        let run_for = Duration::from_secs(a.run_secs);
+        writeln!(out, "== 1. Cluster A: brtool cluster start --dir {}   (3 stores, RocksDB, gRPC on loopback, served by this process)", cluster_a.display())?;
+        let running = RunningCluster::start(ClusterConfig::embedded(cluster_a.clone())).await?;
+        let pd = running.pd_addr().to_string();
+        let src = ClusterClient::connect(&pd).await?;
+        writeln!(out, "   PD at {pd}")?;
 
-        writeln!(out, "\n== 2. brtool backup full --pd local://{} -s {snap_url} --compression {}{}", cluster_a.display(), a.compression, if a.encrypt { " --crypter.method aes256-ctr" } else { "" })?;
+        writeln!(out, "\n== 2. brtool log start --pd {pd} --task-name {TASK} -s {log_url} --flush-interval 1s   (before any write)")?;
+        let task = src.register_log_task(TASK, &log_url, 0, 1000).await?;
+        writeln!(out, "   task {TASK:?} started at ts {}", task.start_ts)?;
+
+        writeln!(out, "\n== 3. brtool workload load --pd {pd} --tables {} --rows {}", a.tables, a.rows)?;
+        let l = workload::load(&src, &spec).await?;
+        writeln!(out, "   {} tables, {} rows, {} KVs, {:.1} MB in {:.2} s ({:.1} MB/s), every change also observed by the log backup", l.tables, l.rows, l.kvs, mb(l.bytes), l.elapsed.as_secs_f64(), mb(l.bytes) / l.elapsed.as_secs_f64())?;
+        writeln!(out, "\n== 4. brtool workload run --pd {pd} --duration {}s   (inserts, updates, deletes)", a.run_secs)?;
+        let w1 = workload::run(&src, &spec, run_for).await?;
+        writeln!(out, "   {} commits: {} inserts, {} updates, {} deletes", w1.commits, w1.inserts, w1.updates, w1.deletes)?;
+
+        writeln!(out, "\n== 5. brtool backup full --pd {pd} -s {snap_url} --compression {}{}   (the snapshot, mid-run)", a.compression, if a.encrypt { " --crypter.method aes256-ctr" } else { "" })?;
         let mut bo = BackupOptions::new(&snap_url);
         bo.compression = compression;
         bo.cipher = cipher.clone();
@@ -89,12 +113,12 @@ pub fn run(a: DemoArgs) -> Outcome {
         let bs = b.elapsed.as_secs_f64();
         writeln!(out, "   backup ts {}: {} tables, {} SST files, {:.1} MB logical -> {:.1} MB stored in {:.2} s ({:.1} MB/s logical)", b.backup_ts, b.tables, b.files, mb(b.logical_bytes), mb(b.stored_bytes), bs, mb(b.logical_bytes) / bs)?;
 
-        writeln!(out, "\n== 3. brtool inspect -s {snap_url}")?;
+        writeln!(out, "\n== 6. brtool inspect -s {snap_url}")?;
         let archive = SnapshotArchive::open(storage.as_ref(), &cipher).await?;
         let doc = super::inspect::snapshot_json(&archive, &storage.display_url())?;
         super::inspect::render_snapshot_summary(&mut out, &doc)?;
 
-        writeln!(out, "\n== 4. brtool verify -s {snap_url} --level kv{}   (offline: SHA-256, SST reader, MVCC resolution, checksums recomputed, every row decoded)", if a.encrypt { " --crypter.method aes256-ctr --crypter.key …" } else { "" })?;
+        writeln!(out, "\n== 7. brtool verify -s {snap_url} --level kv{}   (offline: SHA-256, SST reader, MVCC resolution, checksums recomputed, every row decoded)", if a.encrypt { " --crypter.method aes256-ctr --crypter.key …" } else { "" })?;
         let t = Instant::now();
         let mut vo = VerifyOptions::new(Level::Kv);
         vo.cipher = cipher.clone();
@@ -111,7 +135,7 @@ pub fn run(a: DemoArgs) -> Outcome {
         }
         writeln!(out, "   {} errors, {} warnings; verified {} files, {:.1} MB in {:.2} s", report.errors(), report.warnings(), report.files_read, mb(report.bytes_read), secs)?;
 
-        writeln!(out, "\n== 5. brtool restore full --pd local://{} -s {snap_url} into a fresh cluster B, then compare every table", cluster_b.display())?;
+        writeln!(out, "\n== 8. brtool restore full --pd local://{} -s {snap_url} into a fresh cluster B, then compare every table with A at the backup ts", cluster_b.display())?;
         let dst = ClusterClient::connect(&format!("local://{}", cluster_b.display())).await?;
         let mut ro = RestoreOptions::new(&snap_url);
         ro.cipher = cipher.clone();
@@ -121,35 +145,54 @@ pub fn run(a: DemoArgs) -> Outcome {
         for t in tables::list_tables(&src, "sbtest", b.backup_ts).await? {
             let (sa, _) = tables::checksum(&src, "sbtest", &t, b.backup_ts).await?;
             let (sb, _) = tables::checksum(&dst, "sbtest", &t, 0).await?;
-            let da = dump_bytes(&src, &t, b.backup_ts).await?;
-            let db = dump_bytes(&dst, &t, 0).await?;
+            let da = dump_bytes(&src, "sbtest", &t, b.backup_ts).await?;
+            let db = dump_bytes(&dst, "sbtest", &t, 0).await?;
             let same = sa == sb && da == db;
             all_ok &= same;
             writeln!(out, "   sbtest.{:<18} {:<9} checksum {:#018x} {} {}  dump {} bytes, {}",
                 t, if same { "IDENTICAL" } else { "DIFFERENT" }, sb.crc64xor, sb.total_kvs, sb.total_bytes, db.len(), if da == db { "same rows" } else { "rows differ" })?;
         }
-        src.close().await;
         dst.close().await;
 
-        writeln!(out, "\n== 6. Log backup archive preview (brtool inspect -s {log_url})")?;
-        let log_storage = open_storage(&log_url)?;
-        write_sample_log_archive(log_storage.as_ref(), b.backup_ts).await?;
-        let log = LogArchive::open(log_storage.as_ref()).await?;
-        let doc = log_archive::to_json(&log, &log_storage.display_url());
-        log_archive::render_human(&mut out, &doc)?;
+        writeln!(out, "\n== 9. After the snapshot: brtool workload run --duration {}s, DROP TABLE sbtest.{}, then more writes", a.run_secs, workload::EVENTS)?;
+        let w2 = workload::run(&src, &spec, run_for).await?;
+        let events = tables::find_table(&src, "sbtest", workload::EVENTS, 0).await?;
+        let (dbs, _) = src.list_schemas(0).await?;
+        let sbtest = dbs.iter().map(|d| DBInfo::from_json(&d.db_info)).collect::<Result<Vec<_>, _>>()?
+            .into_iter().find(|d| d.db_name.l == "sbtest").ok_or_else(|| anyhow!("database sbtest is gone"))?;
+        src.drop_table(sbtest.id, events.id).await?;
+        let chosen = src.tso().await?;
+        let w3 = workload::run(&src, &spec, run_for).await?;
+        let last = src.tso().await?;
+        writeln!(out, "   {} + {} commits; the PITR target ts {chosen} lies after the DROP and before the last {} commits", w2.commits, w3.commits, w3.commits)?;
+
+        writeln!(out, "\n== 10. brtool log status --pd {pd} --task-name {TASK}   (waiting for the global checkpoint to pass ts {last})")?;
+        let t = Instant::now();
+        let checkpoint = wait_checkpoint(&src, TASK, last).await?;
+        writeln!(out, "   global checkpoint {checkpoint} after {:.1} s", t.elapsed().as_secs_f64())?;
+
+        all_ok &= metadata_and_verify(&mut out, &log_url, &snap_url, &cipher).await?;
+        let (same, pitr_time, replayed) = pitr_and_compare(&mut out, &src, &cluster_c, (&log_url, &snap_url), &cipher, "sbtest", chosen).await?;
+        all_ok &= same;
+        src.stop_log_task(TASK).await?;
+        src.close().await;
+        running.shutdown().await;
 
         writeln!(out, "\n== Summary")?;
         writeln!(out, "   load    {:>9.1} MB  {:>7.2} s  {:>7.1} MB/s", mb(l.bytes), l.elapsed.as_secs_f64(), mb(l.bytes) / l.elapsed.as_secs_f64())?;
         writeln!(out, "   backup  {:>9.1} MB  {:>7.2} s  {:>7.1} MB/s logical  ({:.1} MB stored, {:.1}x smaller)", mb(b.logical_bytes), bs, mb(b.logical_bytes) / bs, mb(b.stored_bytes), b.logical_bytes as f64 / b.stored_bytes.max(1) as f64)?;
         writeln!(out, "   restore {:>9.1} MB  {:>7.2} s  {:>7.1} MB/s logical", mb(r.logical_bytes), rs, mb(r.logical_bytes) / rs)?;
-        writeln!(out, "   result: {}", if all_ok { "every checksum re-derived from the SSTs matches backupmeta, and every restored table is identical to the source" } else { "MISMATCH (see above)" })?;
+        writeln!(out, "   pitr    {:>9.1} MB  {:>7.2} s  (log replayed to ts {chosen}, snapshot part included)", mb(replayed), pitr_time.as_secs_f64())?;
+        writeln!(out, "   result: {}", if all_ok { "every checksum re-derived from the SSTs matches backupmeta, the log archive verifies clean, and every restored table (full restore and PITR) is identical to the source at its ts" } else { "MISMATCH (see above)" })?;
         writeln!(out, "\n   Try it yourself:")?;
         writeln!(out, "     brtool cluster start --dir {}/c &          # a server; then --pd local://{}/c", dir.display(), dir.display())?;
+        writeln!(out, "     brtool log start --pd local://{}/c --task-name t1 -s local://{}/log2", dir.display(), dir.display())?;
         writeln!(out, "     brtool workload load --pd local://{}/c --tables 2 --rows 10000", dir.display())?;
         writeln!(out, "     brtool backup full --pd local://{}/c -s local://{}/bk2", dir.display(), dir.display())?;
-        writeln!(out, "     brtool table dump --pd local://{} --db sbtest --table sbtest1 | head", cluster_b.display())?;
-        writeln!(out, "     brtool verify -s {snap_url} --level kv --json")?;
-        writeln!(out, "   Coming with later issues: log backup + PITR in the demo, and `brfs mount {snap_url} <dir>`.")?;
+        writeln!(out, "     brtool log metadata -s local://{}/log2", dir.display())?;
+        writeln!(out, "     brtool restore point --pd local://{}/d -s local://{}/log2 --full-backup-storage local://{}/bk2", dir.display(), dir.display(), dir.display())?;
+        writeln!(out, "     brtool table dump --pd local://{} --db sbtest --table sbtest1 | head", cluster_c.display())?;
+        writeln!(out, "     brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv --json")?;
         anyhow::Ok(all_ok)
     })?;
     Ok(if ok {
@@ -159,7 +202,12 @@ pub fn run(a: DemoArgs) -> Outcome {
     })
 }
 
-async fn dump_bytes(c: &ClusterClient, table: &str, ts: u64) -> anyhow::Result<Vec<u8>> {
+pub(super) async fn dump_bytes(
+    c: &ClusterClient,
+    db: &str,
+    table: &str,
+    ts: u64,
+) -> anyhow::Result<Vec<u8>> {
     let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     struct W(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for W {
@@ -174,7 +222,7 @@ async fn dump_bytes(c: &ClusterClient, table: &str, ts: u64) -> anyhow::Result<V
             Ok(())
         }
     }
-    tables::dump(c, "sbtest", table, ts, Box::new(W(buf.clone()))).await?;
+    tables::dump(c, db, table, ts, Box::new(W(buf.clone()))).await?;
     let v = buf.lock().unwrap_or_else(|e| e.into_inner()).clone();
     Ok(v)
 }

@@ -6,6 +6,7 @@ mod backup;
 mod cluster;
 mod common;
 mod demo;
+mod demo_pitr;
 mod inspect;
 mod log;
 mod log_task;

@@ -142,7 +142,11 @@ pub fn run(a: VerifyArgs) -> Outcome {
     Ok(ExitCode::from(report.exit_code()))
 }
 
-fn render_human(out: &mut impl Write, r: &VerifyReport, url: &str) -> std::io::Result<()> {
+pub(super) fn render_human(
+    out: &mut impl Write,
+    r: &VerifyReport,
+    url: &str,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "verify {} archive at level {}: {}",
