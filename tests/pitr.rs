@@ -49,37 +49,9 @@ fn build() -> Fixture {
         let src = ClusterClient::connect(&url(&src_dir)).await.unwrap();
         workload::load(&src, &spec("sbtest")).await.unwrap();
         let log_start = src.tso().await.unwrap();
-        workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
-            .await
-            .unwrap();
-        let snap = run_backup(
-            &src,
-            storage(&snap_url),
-            &BackupOptions::new(&snap_url),
-            &Quiet,
-        )
-        .await
-        .unwrap();
-        let snapshot_ts = snap.backup_ts;
-        let after = workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
-            .await
-            .unwrap();
-        assert!(after.first_commit_ts > snapshot_ts);
-        let just_after = after.first_commit_ts;
-        // DDL after the snapshot: drop one table, truncate another, create a database.
-        let events = tables::find_table(&src, "sbtest", workload::EVENTS, 0)
-            .await
-            .unwrap();
-        src.drop_table(db_id(&src, "sbtest").await, events.id)
-            .await
-            .unwrap();
-        truncate(&src, "sbtest", workload::ORDERS).await;
-        create_late(&src).await;
-        let mid = src.tso().await.unwrap();
-        workload::run(&src, &spec("sbtest"), Duration::from_millis(300))
-            .await
-            .unwrap();
-        let checkpoint = src.tso().await.unwrap();
+        let sc = snapshot_mid_run_then_ddl(&src, &snap_url, Duration::from_millis(300)).await;
+        let (snapshot_ts, just_after, mid) = (sc.snapshot_ts, sc.just_after, sc.mid);
+        let checkpoint = sc.last_write;
         let mut points = Vec::new();
         for (label, ts, wanted) in [
             ("just after the snapshot", just_after, Some(just_after)),

@@ -19,10 +19,9 @@ use brkit::archive::log::LogArchive;
 use brkit::cluster::logbackup::LogBackupConfig;
 use brkit::cluster::server::{ClusterConfig, RunningCluster};
 use brkit::cluster::ClusterClient;
-use brkit::engine::backup::{run_backup, BackupOptions, Quiet};
+use brkit::engine::backup::Quiet;
 use brkit::engine::log::merge::merge_small_objects;
 use brkit::engine::pitr::{run_pitr, Origin, PitrOptions, PitrSummary};
-use brkit::engine::tables;
 use brkit::engine::verify::{run_verify, Level, NoProgress, VerifyOptions, VerifyReport};
 use brkit::engine::workload;
 use std::path::{Path, PathBuf};
@@ -103,38 +102,9 @@ fn build() -> Fixture {
             .await
             .unwrap();
         workload::load(&src, &spec("sbtest")).await.unwrap();
-        workload::run(&src, &spec("sbtest"), Duration::from_millis(400))
-            .await
-            .unwrap();
-        let snap = run_backup(
-            &src,
-            storage(&snap_url),
-            &BackupOptions::new(&snap_url),
-            &Quiet,
-        )
-        .await
-        .unwrap();
-        let snapshot_ts = snap.backup_ts;
-        let after = workload::run(&src, &spec("sbtest"), Duration::from_millis(400))
-            .await
-            .unwrap();
-        assert!(after.first_commit_ts > snapshot_ts);
-        let just_after = after.first_commit_ts;
-        // DDL after the snapshot: drop one table, truncate another, create a database.
-        let events = tables::find_table(&src, "sbtest", workload::EVENTS, 0)
-            .await
-            .unwrap();
-        src.drop_table(db_id(&src, "sbtest").await, events.id)
-            .await
-            .unwrap();
-        truncate(&src, "sbtest", workload::ORDERS).await;
-        create_late(&src).await;
-        let mid = src.tso().await.unwrap();
-        workload::run(&src, &spec("sbtest"), Duration::from_millis(400))
-            .await
-            .unwrap();
-        let last_write = src.tso().await.unwrap();
-        let checkpoint = wait_checkpoint(&src, last_write).await;
+        let sc = snapshot_mid_run_then_ddl(&src, &snap_url, Duration::from_millis(400)).await;
+        let (snapshot_ts, just_after, mid) = (sc.snapshot_ts, sc.just_after, sc.mid);
+        let checkpoint = wait_checkpoint(&src, sc.last_write).await;
         let mut points = Vec::new();
         for (label, ts, wanted) in [
             ("just after the snapshot", just_after, Some(just_after)),

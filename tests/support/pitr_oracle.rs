@@ -189,3 +189,52 @@ pub fn assert_images_equal(label: &str, got: &Image, want: &Image, s: &PitrSumma
         );
     }
 }
+
+/// The ts of the shared PITR scenario (issue 5's oracle).
+pub struct Scenario {
+    pub snapshot_ts: u64,
+    /// The first commit after the snapshot.
+    pub just_after: u64,
+    /// After the DDL that follows the snapshot.
+    pub mid: u64,
+    /// After the last write.
+    pub last_write: u64,
+}
+
+/// The oracle's scenario on a loaded source: writes for `run`, a snapshot backup to
+/// `snap_url` mid-run, writes again, then DDL after the snapshot (drop `events_rowid`,
+/// truncate `orders_clustered`, create the `late` database) and a last round of writes.
+pub async fn snapshot_mid_run_then_ddl(
+    src: &ClusterClient,
+    snap_url: &str,
+    run: std::time::Duration,
+) -> Scenario {
+    use brkit::engine::backup::{run_backup, BackupOptions, Quiet};
+    workload::run(src, &spec("sbtest"), run).await.unwrap();
+    let snap = run_backup(
+        src,
+        storage(snap_url),
+        &BackupOptions::new(snap_url),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    let after = workload::run(src, &spec("sbtest"), run).await.unwrap();
+    assert!(after.first_commit_ts > snap.backup_ts);
+    let events = tables::find_table(src, "sbtest", workload::EVENTS, 0)
+        .await
+        .unwrap();
+    src.drop_table(db_id(src, "sbtest").await, events.id)
+        .await
+        .unwrap();
+    truncate(src, "sbtest", workload::ORDERS).await;
+    create_late(src).await;
+    let mid = src.tso().await.unwrap();
+    workload::run(src, &spec("sbtest"), run).await.unwrap();
+    Scenario {
+        snapshot_ts: snap.backup_ts,
+        just_after: after.first_commit_ts,
+        mid,
+        last_write: src.tso().await.unwrap(),
+    }
+}
