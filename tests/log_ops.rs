@@ -78,7 +78,7 @@ async fn restorable(s: &dyn Storage, cipher: &Cipher) -> BTreeMap<SubFileId, Vec
 fn documents(o: &BTreeMap<String, Bytes>) -> BTreeMap<String, Bytes> {
     o.iter()
         .filter(|(k, _)| !k.starts_with("v1/backupmeta/") && parse_log_data_path(k).is_err())
-        .filter(|(k, _)| !k.starts_with("v1/brkit_pending_deletes/"))
+        .filter(|(k, _)| !k.starts_with(brkit::format::naming::log::JOURNAL_DIR))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

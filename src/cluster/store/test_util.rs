@@ -68,26 +68,14 @@ pub(crate) fn scan_all(s: &Store, ts: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
-/// `sst_dump --file=F --command=scan --output_hex` parsed to (key, value) (as tests/sst_reader.rs).
+#[path = "../../../tests/support/sst_dump.rs"]
+mod sst_dump;
+
+/// `sst_dump --command=scan --output_hex` of `path` as (key, value), the one parser of
+/// tests/support/sst_dump.rs.
 pub(crate) fn sst_dump_scan(path: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let out = std::process::Command::new("sst_dump")
-        .arg(format!("--file={}", path.display()))
-        .arg("--command=scan")
-        .arg("--output_hex")
-        .output()
-        .expect("sst_dump is missing: install rocksdb-tools (Debian) to run this test");
-    assert!(
-        out.status.success(),
-        "sst_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut rows = Vec::new();
-    for line in text.lines().filter(|l| l.starts_with('\'')) {
-        let (k, rest) = line[1..].split_once("' seq:").expect(line);
-        let (_, rest) = rest.split_once(", type:").expect(line);
-        let v = rest.split_once(" => ").map_or("", |(_, v)| v);
-        rows.push((hex::decode(k).unwrap(), hex::decode(v.trim()).unwrap()));
-    }
-    rows
+    sst_dump::sst_dump_scan(path)
+        .into_iter()
+        .map(|(k, _, _, v)| (k, v))
+        .collect()
 }

@@ -7,14 +7,14 @@
 use super::referenced_objects;
 use crate::engine::{EngineError, Result};
 use crate::format::logmeta::decode_log_meta;
-use crate::format::naming::log::{parse_log_data_path, META_DIR};
+use crate::format::naming::log::{
+    build_journal_path, is_journal_path, parse_log_data_path, META_DIR,
+};
 use crate::storage::Storage;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-/// LOG-MERGE-12: the directory of journals (BR ignores it: it reads only `v1/backupmeta/`,
-/// `v1/global_checkpoint/` and the data objects metas list).
-pub const JOURNAL_DIR: &str = "v1/brkit_pending_deletes/";
+pub use crate::format::naming::log::JOURNAL_DIR;
 
 /// The body of one journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,8 +33,8 @@ pub struct JournalCleanup {
     pub objects_deleted: usize,
 }
 
-/// Writes a journal for `objects` (nothing when empty) and returns its path. The name is
-/// `JOURNAL_DIR` + a random UUID + `.json`.
+/// Writes a journal for `objects` (nothing when empty) and returns its path
+/// ([`build_journal_path`] with a random UUID).
 pub async fn write_journal(
     storage: &dyn Storage,
     operation: &str,
@@ -43,7 +43,7 @@ pub async fn write_journal(
     if objects.is_empty() {
         return Ok(None);
     }
-    let path = format!("{JOURNAL_DIR}{}.json", uuid::Uuid::new_v4());
+    let path = build_journal_path(uuid::Uuid::new_v4());
     let body = serde_json::to_vec(&Journal {
         operation: operation.to_string(),
         objects: objects.to_vec(),
@@ -60,7 +60,7 @@ pub async fn list_journals(storage: &dyn Storage) -> Result<Vec<String>> {
         .await?
         .into_iter()
         .map(|o| o.name)
-        .filter(|n| n.ends_with(".json"))
+        .filter(|n| is_journal_path(n))
         .collect())
 }
 

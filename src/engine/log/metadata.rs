@@ -10,7 +10,7 @@ use crate::archive::log::LogArchive;
 use crate::codec::tso;
 use crate::engine::Result;
 use crate::format::merge::DEFAULT_TARGET_SIZE;
-use crate::format::naming::log::{parse_log_data_path, META_DIR};
+use crate::format::naming::log::{parse_log_data_path, LOG_DIR, META_DIR};
 use crate::storage::Storage;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -83,7 +83,7 @@ pub async fn log_metadata(storage: &dyn Storage, opts: MetadataOptions) -> Resul
     let meta_sizes: u64 = storage.list(META_DIR).await?.iter().map(|o| o.size).sum();
     // Data objects: every name under v1/ that parses as one (LOG-NAME-6…8).
     let listed: HashMap<String, u64> = storage
-        .list("v1/")
+        .list(LOG_DIR)
         .await?
         .into_iter()
         .filter(|o| parse_log_data_path(&o.name).is_ok())

@@ -33,8 +33,7 @@ mod log_meta;
 #[path = "log_window.rs"]
 mod log_window;
 
-/// Every log object lives under this prefix (format/log.md "Layout").
-const DATA_ROOT: &str = "v1/";
+use crate::format::naming::log::LOG_DIR as DATA_ROOT;
 
 /// VERIFY-LOG-5/6: reads every object of the subset once and checks its sub-files.
 async fn check_data(

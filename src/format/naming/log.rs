@@ -9,6 +9,26 @@ use uuid::Uuid;
 
 pub use super::snapshot::{BACKUPMETA, LOCK};
 
+/// LOG-NAME-1: the root of every object of the log layout except the lock, the root and the
+/// truncate safepoint (what a listing of data objects starts from).
+pub const LOG_DIR: &str = "v1/";
+/// LOG-MERGE-12: the directory of brkit's pending-deletion journals (BR ignores it: it reads
+/// only `v1/backupmeta/`, `v1/global_checkpoint/` and the data objects metas list).
+pub const JOURNAL_DIR: &str = "v1/brkit_pending_deletes/";
+const JOURNAL_SUFFIX: &str = ".json";
+
+/// LOG-MERGE-12: a journal's name, `JOURNAL_DIR` + a UUID + `.json`.
+pub fn build_journal_path(uuid: Uuid) -> String {
+    format!("{JOURNAL_DIR}{uuid}{JOURNAL_SUFFIX}")
+}
+
+/// True for a path [`build_journal_path`] can produce (under `JOURNAL_DIR`, ending `.json`).
+pub fn is_journal_path(path: &str) -> bool {
+    path.strip_prefix(JOURNAL_DIR)
+        .and_then(|rest| rest.strip_suffix(JOURNAL_SUFFIX))
+        .is_some_and(|id| Uuid::parse_str(id).is_ok())
+}
+
 /// LOG-NAME-1: the directory holding every `.meta` object.
 pub const META_DIR: &str = "v1/backupmeta/";
 /// LOG-NAME-9: the directory of the per-store global checkpoint files.

@@ -394,3 +394,22 @@ proptest! {
         let _ = parse_global_checkpoint_path(&s);
     }
 }
+
+#[test]
+fn log_merge_12_journal_path_round_trip_and_near_misses() {
+    let u = Uuid::from_u128(0x1234);
+    let p = build_journal_path(u);
+    assert_eq!(
+        p,
+        "v1/brkit_pending_deletes/00000000-0000-0000-0000-000000001234.json"
+    );
+    assert!(is_journal_path(&p));
+    for bad in [
+        "v1/brkit_pending_deletes/x.json",
+        "v1/brkit_pending_deletes/00000000-0000-0000-0000-000000001234",
+        "v1/backupmeta/00000000-0000-0000-0000-000000001234.json",
+        "v1/brkit_pending_deletes/00000000-0000-0000-0000-000000001234.json.tmp",
+    ] {
+        assert!(!is_journal_path(bad), "{bad}");
+    }
+}
