@@ -16,6 +16,7 @@ pub mod sample;
 pub mod sample_log;
 pub mod tables;
 pub mod verify;
+pub mod view;
 pub mod workload;
 
 pub use error::{EngineError, Result};
