@@ -321,15 +321,18 @@ fn bench_log_replay_speed() {
             .await
             .unwrap();
         let o = PitrOptions::new(&log_url, &snap_url);
+        let cpu0 = process_cpu_seconds();
         let s = run_pitr(&dst, storage(&log_url), storage(&snap_url), &o, &Quiet)
             .await
             .unwrap();
+        let cpu = process_cpu_seconds() - cpu0;
         dst.close().await;
         let secs = s.replay_elapsed.as_secs_f64().max(1e-9);
         let mbps = s.replay.plain_bytes as f64 / 1e6 / secs;
         println!(
             "BENCH log_replay files={} stored_mb={:.1} log_mb={:.1} events={} replay_s={:.2} \
-             mb_per_s={:.1} stored_mb_per_s={:.1} total_s={:.2} goal_mb_per_s=100 {}",
+             mb_per_s={:.1} stored_mb_per_s={:.1} total_s={:.2} cpu_s={:.2} requests={} \
+             retried={} goal_mb_per_s=100 {}",
             s.replay.files,
             s.replay.stored_bytes as f64 / 1e6,
             s.replay.plain_bytes as f64 / 1e6,
@@ -338,6 +341,9 @@ fn bench_log_replay_speed() {
             mbps,
             s.replay.stored_bytes as f64 / 1e6 / secs,
             s.elapsed.as_secs_f64(),
+            cpu,
+            s.replay.requests,
+            s.replay.retried,
             if mbps >= 100.0 {
                 "MEETS_GOAL"
             } else {
@@ -345,4 +351,17 @@ fn bench_log_replay_speed() {
             }
         );
     });
+}
+
+/// User + system CPU seconds of this process so far (/proc/self/stat fields 14 and 15).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() as f64 / 100.0
 }
