@@ -49,13 +49,21 @@ impl CrypterArgs {
 pub struct LogCrypterArgs {
     /// Encryption method of the log backup's data: plaintext, aes128-ctr, aes192-ctr,
     /// aes256-ctr.
-    #[arg(long = "log.crypter.method", value_name = "METHOD")]
+    #[arg(
+        id = "log_crypter_method",
+        long = "log.crypter.method",
+        value_name = "METHOD"
+    )]
     pub method: Option<String>,
     /// The log data key in hex (16, 24 or 32 bytes for aes128/192/256-ctr).
-    #[arg(long = "log.crypter.key", value_name = "HEX")]
+    #[arg(id = "log_crypter_key", long = "log.crypter.key", value_name = "HEX")]
     pub key: Option<String>,
     /// A file holding the log data key in hex (one trailing newline allowed).
-    #[arg(long = "log.crypter.key-file", value_name = "FILE")]
+    #[arg(
+        id = "log_crypter_key_file",
+        long = "log.crypter.key-file",
+        value_name = "FILE"
+    )]
     pub key_file: Option<std::path::PathBuf>,
 }
 

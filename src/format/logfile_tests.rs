@@ -154,8 +154,8 @@ fn log_file_4_wrong_or_missing_key_is_a_mismatch() {
 // `log-event` example as plaintext; ciphertext and checksum recomputed with OpenSSL).
 #[test]
 fn log_crypt_1_sub_file_kat() {
-    let key = hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
-        .unwrap();
+    let key =
+        hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4").unwrap();
     let iv: [u8; 16] = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
         .unwrap()
         .try_into()

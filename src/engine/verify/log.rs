@@ -105,7 +105,7 @@ async fn check_data(
         report.files_read += 1;
         report.bytes_read += len;
         for c in checked {
-            let (f, o) = c.map_err(cannot_check)?;
+            let (f, o) = c.map_err(|e| cannot_check(e, opts))?;
             suspects += usize::from(o.key_suspect);
             proven += usize::from(o.decrypted_ok);
             outcomes.push((path.clone(), f, o));
@@ -117,7 +117,8 @@ async fn check_data(
             flag: LOG_KEY_FLAG,
             detail: format!(
                 "{suspects} encrypted sub-file(s) have intact ciphertext (their recorded checksum \
-                 matches) but do not decrypt to a valid stream, and none does: wrong key?"
+                 matches) but do not decrypt to a valid stream, and none does: wrong key?{}",
+                compat_note(opts)
             ),
         });
     }
@@ -139,7 +140,16 @@ async fn check_data(
 /// accepted for it when `--log.crypter.*` is absent.
 pub(crate) const LOG_KEY_FLAG: &str = "--log.crypter.key";
 
-fn cannot_check(e: CannotCheck) -> EngineError {
+/// When the log data was tried with the snapshot's `--crypter.*` key (no `--log.crypter.*`).
+fn compat_note(opts: &VerifyOptions) -> &'static str {
+    if opts.log_cipher.is_none() && opts.cipher.is_encrypted() {
+        " (no --log.crypter.* was given, so the --crypter.* key was tried on the log data)"
+    } else {
+        ""
+    }
+}
+
+fn cannot_check(e: CannotCheck, opts: &VerifyOptions) -> EngineError {
     let detail = match e {
         CannotCheck::NoKey(m) => format!(
             "the log backup's data sub-files are encrypted ({}); give --log.crypter.method {} and --log.crypter.key or --log.crypter.key-file",
@@ -147,9 +157,10 @@ fn cannot_check(e: CannotCheck) -> EngineError {
             m.flag_name()
         ),
         CannotCheck::OtherMethod { file, given } => format!(
-            "the data sub-files are encrypted with {}, the key given is for {}",
+            "the data sub-files are encrypted with {}, the key given is for {}{}",
             file.flag_name(),
-            given.flag_name()
+            given.flag_name(),
+            compat_note(opts)
         ),
         CannotCheck::MasterKey => "the data sub-files' key is wrapped by a master key (BR --master-key, LOG-CRYPT-6); brkit can check only sub-files encrypted with a plain data key".to_string(),
     };

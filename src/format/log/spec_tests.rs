@@ -159,7 +159,10 @@ fn log_md_examples_match_the_code() {
             // plain CTR vector by tests/spec_rules.rs); its plaintext is a valid event stream.
             "aes-ctr" => {
                 let mut it = input.split(' ');
-                let method = it.next().and_then(CipherMethod::parse_flag).expect("method");
+                let method = it
+                    .next()
+                    .and_then(CipherMethod::parse_flag)
+                    .expect("method");
                 let mut field = |name: &str| {
                     let f = it.next().expect(name);
                     bytes_arg(f.strip_prefix(name).expect(name))
