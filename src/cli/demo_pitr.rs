@@ -119,10 +119,14 @@ pub async fn pitr_and_compare(
         s.restored_ts, s.snapshot_ts, s.window.min_ts, s.window.max_ts, s.snapshot.kvs, s.replay.files, s.replay.events,
         s.replay.plain_bytes as f64 / 1e6, secs, s.replay.plain_bytes as f64 / 1e6 / secs, s.meta_events, s.elapsed.as_secs_f64())?;
     for g in &s.gone {
-        writeln!(
-            out,
-            "   {g}: dropped after the snapshot, before the restored ts: not restored"
-        )?;
+        if truncated.iter().any(|t| g == &format!("`{db}`.`{t}`")) {
+            writeln!(out, "   {g}: truncated after the snapshot, before the restored ts: the snapshot's rows are not restored; the table is recreated from the log")?;
+        } else {
+            writeln!(
+                out,
+                "   {g}: dropped after the snapshot, before the restored ts: not restored"
+            )?;
+        }
     }
     writeln!(
         out,
