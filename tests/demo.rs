@@ -34,6 +34,22 @@ fn demo_log_backup_snapshot_restore_and_pitr_all_agree() {
         text.contains("events_rowid`: dropped after the snapshot"),
         "{text}"
     );
+    // TRUNCATE after the snapshot: the table comes from the log alone, with the 20 rows
+    // written after the TRUNCATE (the ts's rows, not the snapshot's 300).
+    assert!(
+        text.lines().any(|l| l.contains("sbtest.orders_clustered")
+            && l.contains("IDENTICAL")
+            && l.contains("(log only")),
+        "{text}"
+    );
+    assert!(
+        text.contains("orders_clustered`: truncated after the snapshot"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sbtest.orders_clustered: TRUNCATEd after the snapshot; restored with the 20 rows it held at ts"),
+        "{text}"
+    );
     assert!(text.contains("max restorable ts"), "{text}");
     assert!(text.contains("OK: 0 errors"), "{text}");
 }

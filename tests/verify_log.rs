@@ -735,7 +735,7 @@ fn verify_log_5_encrypted_archive_without_or_with_a_wrong_key_cannot_be_verified
         .rt
         .block_on(run_verify(fx.s.as_ref(), &o, &NoProgress))
         .unwrap_err();
-    assert!(no_key.to_string().contains("--crypter.key"), "{no_key}");
+    assert!(no_key.to_string().contains("--log.crypter.key"), "{no_key}");
     o.cipher = Cipher::new(CipherMethod::Aes256Ctr, vec![0xA5; 32]).unwrap();
     let wrong = fx
         .rt

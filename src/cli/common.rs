@@ -6,7 +6,8 @@ use anyhow::{anyhow, bail, Context};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// BR's `--crypter.method` / `--crypter.key` flags.
+/// BR's `--crypter.method` / `--crypter.key` / `--crypter.key-file` flags (the snapshot
+/// archive's key).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CrypterArgs {
     /// Encryption method of the archive: plaintext, aes128-ctr, aes192-ctr, aes256-ctr.
@@ -24,30 +25,105 @@ pub struct CrypterArgs {
         hide_env_values = true
     )]
     pub key: Option<String>,
+    /// A file holding the key in hex (one trailing newline allowed), instead of --crypter.key.
+    #[arg(long = "crypter.key-file", value_name = "FILE")]
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl CrypterArgs {
     /// Builds the cipher, naming the flag that is wrong.
     pub fn cipher(&self) -> anyhow::Result<Cipher> {
-        let method = CipherMethod::parse_flag(&self.method).ok_or_else(|| {
-            anyhow!(
-                "--crypter.method {:?}: expected plaintext, aes128-ctr, aes192-ctr or aes256-ctr",
-                self.method
-            )
-        })?;
-        if method == CipherMethod::Plaintext {
-            if self.key.is_some() {
-                bail!("--crypter.key given but --crypter.method is plaintext");
-            }
-            return Ok(Cipher::plaintext());
-        }
-        let key = self
-            .key
-            .as_deref()
-            .ok_or_else(|| anyhow!("--crypter.method {} needs --crypter.key", self.method))?;
-        let key = hex::decode(key.trim()).context("--crypter.key is not hex")?;
-        Cipher::new(method, key).map_err(|e| anyhow!("--crypter.key: {e}"))
+        cipher_of_flags(
+            "--crypter",
+            &self.method,
+            self.key.as_deref(),
+            self.key_file.as_deref(),
+        )
     }
+}
+
+/// BR's `--log.crypter.method` / `--log.crypter.key` / `--log.crypter.key-file` flags: the
+/// key of a log backup's data sub-files (format/log.md LOG-CRYPT-5), separate from the
+/// snapshot's `--crypter.*`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LogCrypterArgs {
+    /// Encryption method of the log backup's data: plaintext, aes128-ctr, aes192-ctr,
+    /// aes256-ctr.
+    #[arg(
+        id = "log_crypter_method",
+        long = "log.crypter.method",
+        value_name = "METHOD"
+    )]
+    pub method: Option<String>,
+    /// The log data key in hex (16, 24 or 32 bytes for aes128/192/256-ctr).
+    #[arg(id = "log_crypter_key", long = "log.crypter.key", value_name = "HEX")]
+    pub key: Option<String>,
+    /// A file holding the log data key in hex (one trailing newline allowed).
+    #[arg(
+        id = "log_crypter_key_file",
+        long = "log.crypter.key-file",
+        value_name = "FILE"
+    )]
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+impl LogCrypterArgs {
+    /// The log cipher, or `None` when no `--log.crypter.*` flag was given.
+    pub fn cipher(&self) -> anyhow::Result<Option<Cipher>> {
+        if self.method.is_none() && self.key.is_none() && self.key_file.is_none() {
+            return Ok(None);
+        }
+        let method = self.method.as_deref().ok_or_else(|| {
+            anyhow!("--log.crypter.key given without --log.crypter.method (aes128-ctr, aes192-ctr or aes256-ctr)")
+        })?;
+        cipher_of_flags(
+            "--log.crypter",
+            method,
+            self.key.as_deref(),
+            self.key_file.as_deref(),
+        )
+        .map(Some)
+    }
+}
+
+/// The cipher of one `<prefix>.method/.key/.key-file` flag set, as BR's
+/// `GetCipherKeyContent`: exactly one of the key and the key file for an AES method; the
+/// file holds the hex key, a trailing newline is ignored. Errors name the flag.
+fn cipher_of_flags(
+    prefix: &str,
+    method_flag: &str,
+    key: Option<&str>,
+    key_file: Option<&std::path::Path>,
+) -> anyhow::Result<Cipher> {
+    let method = CipherMethod::parse_flag(method_flag).ok_or_else(|| {
+        anyhow!(
+            "{prefix}.method {method_flag:?}: expected plaintext, aes128-ctr, aes192-ctr or aes256-ctr"
+        )
+    })?;
+    if method == CipherMethod::Plaintext {
+        if key.is_some() || key_file.is_some() {
+            bail!("{prefix}.key given but {prefix}.method is plaintext");
+        }
+        return Ok(Cipher::plaintext());
+    }
+    let (hex_key, flag) = match (key, key_file) {
+        (Some(k), None) => (k.to_string(), format!("{prefix}.key")),
+        (None, Some(f)) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("{prefix}.key-file {}", f.display()))?;
+            (
+                text.trim_end_matches(['\n', '\r']).to_string(),
+                format!("{prefix}.key-file {}", f.display()),
+            )
+        }
+        (Some(_), Some(_)) => bail!("give one of {prefix}.key and {prefix}.key-file, not both"),
+        (None, None) => {
+            bail!("{prefix}.method {method_flag} needs {prefix}.key or {prefix}.key-file")
+        }
+    };
+    // CRYPT-7: never echo the key in an error.
+    let key = hex::decode(hex_key.trim()).map_err(|_| anyhow!("{flag}: the key is not hex"))?;
+    Cipher::new(method, key).map_err(|e| anyhow!("{flag}: {e}"))
 }
 
 /// The async runtime for the library: two workers, one per core of the machines we target.

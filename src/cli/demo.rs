@@ -2,11 +2,13 @@
 //! served in this process (gRPC on loopback) with a log backup task started before any write,
 //! the TiDB-compatible workload loaded and run, a full backup in BR's format taken mid-run,
 //! `inspect`, `verify --level kv` (every checksum re-derived offline from the SST data), a
-//! restore into a fresh cluster with every table's checksum and row dump compared, more writes
-//! and a DROP TABLE after the snapshot, then `log metadata` and `verify` of the log archive the
-//! task wrote and a point-in-time restore to a ts between the snapshot and the checkpoint,
-//! checked table by table against the source at that ts. Exit 0 when every check agrees, 1
-//! when one does not.
+//! restore into a fresh cluster with every table's checksum and row dump compared, more writes,
+//! a DROP TABLE and a TRUNCATE TABLE after the snapshot, then `log metadata` and `verify` of
+//! the log archive the task wrote and a point-in-time restore to a ts between the snapshot and
+//! the checkpoint, checked table by table against the source at that ts (the truncated table
+//! must hold the rows written after its TRUNCATE). With `--encrypt` the snapshot and the log
+//! data have two different random AES-256 keys (`--crypter.*`, `--log.crypter.*`). Exit 0
+//! when every check agrees, 1 when one does not.
 use super::common::{open_storage, runtime, Outcome};
 use super::demo_pitr::{metadata_and_verify, pitr_and_compare, wait_checkpoint};
 use crate::archive::snapshot::SnapshotArchive;
@@ -28,6 +30,8 @@ use std::time::{Duration, Instant};
 
 /// The demo's log backup task.
 const TASK: &str = "demo";
+/// Rows written into the table truncated after the snapshot.
+const TRUNCATED_ROWS: u64 = 20;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -43,7 +47,8 @@ pub struct DemoArgs {
     /// SST compression: zstd, lz4, snappy, none.
     #[arg(long, default_value = "zstd")]
     pub compression: String,
-    /// Encrypt the archive with a random AES-256-CTR key.
+    /// Encrypt the snapshot and the log backup's data, each with its own random AES-256-CTR
+    /// key.
     #[arg(long)]
     pub encrypt: bool,
     /// Seconds of workload (inserts, updates, deletes) before and after the snapshot.
@@ -72,11 +77,15 @@ pub fn run(a: DemoArgs) -> Outcome {
     for d in [&archive_dir, &log_dir, &scratch] {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
-    let cipher = if a.encrypt {
-        Cipher::new(CipherMethod::Aes256Ctr, rand::random::<[u8; 32]>().to_vec())?
-    } else {
-        Cipher::plaintext()
+    let random_key = || -> anyhow::Result<Cipher> {
+        Ok(if a.encrypt {
+            Cipher::new(CipherMethod::Aes256Ctr, rand::random::<[u8; 32]>().to_vec())?
+        } else {
+            Cipher::plaintext()
+        })
     };
+    let cipher = random_key()?;
+    let log_cipher = random_key()?;
     let snap_url = format!("local://{}", archive_dir.canonicalize()?.display());
     let log_url = format!("local://{}", log_dir.canonicalize()?.display());
     let rt = runtime()?;
@@ -94,9 +103,9 @@ pub fn run(a: DemoArgs) -> Outcome {
         let src = ClusterClient::connect(&pd).await?;
         writeln!(out, "   PD at {pd}")?;
 
-        writeln!(out, "\n== 2. brtool log start --pd {pd} --task-name {TASK} -s {log_url} --flush-interval 1s   (before any write)")?;
-        let task = src.register_log_task(TASK, &log_url, 0, 1000).await?;
-        writeln!(out, "   task {TASK:?} started at ts {}", task.start_ts)?;
+        writeln!(out, "\n== 2. brtool log start --pd {pd} --task-name {TASK} -s {log_url} --flush-interval 1s{}   (before any write)", if a.encrypt { " --log.crypter.method aes256-ctr --log.crypter.key-file …" } else { "" })?;
+        let task = src.register_encrypted_log_task(TASK, &log_url, 0, 1000, &log_cipher).await?;
+        writeln!(out, "   task {TASK:?} started at ts {}{}", task.start_ts, if a.encrypt { "; every data sub-file AES-256-CTR encrypted with its own IV (another key than the snapshot's)" } else { "" })?;
 
         writeln!(out, "\n== 3. brtool workload load --pd {pd} --tables {} --rows {}", a.tables, a.rows)?;
         let l = workload::load(&src, &spec).await?;
@@ -145,8 +154,8 @@ pub fn run(a: DemoArgs) -> Outcome {
         for t in tables::list_tables(&src, "sbtest", b.backup_ts).await? {
             let (sa, _) = tables::checksum(&src, "sbtest", &t, b.backup_ts).await?;
             let (sb, _) = tables::checksum(&dst, "sbtest", &t, 0).await?;
-            let da = dump_bytes(&src, "sbtest", &t, b.backup_ts).await?;
-            let db = dump_bytes(&dst, "sbtest", &t, 0).await?;
+            let (da, _) = dump_bytes(&src, "sbtest", &t, b.backup_ts).await?;
+            let (db, _) = dump_bytes(&dst, "sbtest", &t, 0).await?;
             let same = sa == sb && da == db;
             all_ok &= same;
             writeln!(out, "   sbtest.{:<18} {:<9} checksum {:#018x} {} {}  dump {} bytes, {}",
@@ -154,25 +163,31 @@ pub fn run(a: DemoArgs) -> Outcome {
         }
         dst.close().await;
 
-        writeln!(out, "\n== 9. After the snapshot: brtool workload run --duration {}s, DROP TABLE sbtest.{}, then more writes", a.run_secs, workload::EVENTS)?;
+        writeln!(out, "\n== 9. After the snapshot: brtool workload run --duration {}s, DROP TABLE sbtest.{}, TRUNCATE TABLE sbtest.{} and {TRUNCATED_ROWS} new rows in it, then more writes", a.run_secs, workload::EVENTS, workload::ORDERS)?;
         let w2 = workload::run(&src, &spec, run_for).await?;
         let events = tables::find_table(&src, "sbtest", workload::EVENTS, 0).await?;
         let (dbs, _) = src.list_schemas(0).await?;
         let sbtest = dbs.iter().map(|d| DBInfo::from_json(&d.db_info)).collect::<Result<Vec<_>, _>>()?
             .into_iter().find(|d| d.db_name.l == "sbtest").ok_or_else(|| anyhow!("database sbtest is gone"))?;
         src.drop_table(sbtest.id, events.id).await?;
+        let orders = tables::truncate_table(&src, "sbtest", workload::ORDERS).await?;
+        let mut muts = Vec::new();
+        for row in 1..=TRUNCATED_ROWS {
+            muts.extend(workload::row_kvs(&orders, row, spec.seed, 0)?.into_iter().map(|(k, v)| (k, Some(v))));
+        }
+        src.commit(muts).await?;
         let chosen = src.tso().await?;
         let w3 = workload::run(&src, &spec, run_for).await?;
         let last = src.tso().await?;
-        writeln!(out, "   {} + {} commits; the PITR target ts {chosen} lies after the DROP and before the last {} commits", w2.commits, w3.commits, w3.commits)?;
+        writeln!(out, "   {} + {} commits; the PITR target ts {chosen} lies after the DROP and the TRUNCATE and before the last {} commits", w2.commits, w3.commits, w3.commits)?;
 
         writeln!(out, "\n== 10. brtool log status --pd {pd} --task-name {TASK}   (waiting for the global checkpoint to pass ts {last})")?;
         let t = Instant::now();
         let checkpoint = wait_checkpoint(&src, TASK, last).await?;
         writeln!(out, "   global checkpoint {checkpoint} after {:.1} s", t.elapsed().as_secs_f64())?;
 
-        all_ok &= metadata_and_verify(&mut out, &log_url, &snap_url, &cipher).await?;
-        let (same, pitr_time, replayed) = pitr_and_compare(&mut out, &src, &cluster_c, (&log_url, &snap_url), &cipher, "sbtest", chosen).await?;
+        all_ok &= metadata_and_verify(&mut out, (&log_url, &snap_url), (&log_cipher, &cipher)).await?;
+        let (same, pitr_time, replayed) = pitr_and_compare(&mut out, &src, &cluster_c, (&log_url, &snap_url), (&log_cipher, &cipher), ("sbtest", &[workload::ORDERS]), chosen).await?;
         all_ok &= same;
         src.stop_log_task(TASK).await?;
         src.close().await;
@@ -202,12 +217,13 @@ pub fn run(a: DemoArgs) -> Outcome {
     })
 }
 
+/// The CSV dump of `db.table` at `ts` and its number of rows.
 pub(super) async fn dump_bytes(
     c: &ClusterClient,
     db: &str,
     table: &str,
     ts: u64,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<(Vec<u8>, u64)> {
     let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     struct W(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for W {
@@ -222,7 +238,7 @@ pub(super) async fn dump_bytes(
             Ok(())
         }
     }
-    tables::dump(c, db, table, ts, Box::new(W(buf.clone()))).await?;
+    let (rows, _) = tables::dump(c, db, table, ts, Box::new(W(buf.clone()))).await?;
     let v = buf.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(v)
+    Ok((v, rows))
 }

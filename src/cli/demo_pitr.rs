@@ -40,13 +40,13 @@ pub async fn wait_checkpoint(c: &ClusterClient, task: &str, ts: u64) -> anyhow::
     }
 }
 
-/// `brtool log metadata -s LOG` then `brtool verify -s LOG --full-backup-storage SNAP --level
-/// kv`; true when verify has no error finding.
+/// `brtool log metadata -s LOG` (no key: metadata only) then `brtool verify -s LOG
+/// --full-backup-storage SNAP --level kv` with the log's and the snapshot's keys; true when
+/// verify has no error finding.
 pub async fn metadata_and_verify(
     out: &mut impl Write,
-    log_url: &str,
-    snap_url: &str,
-    cipher: &Cipher,
+    (log_url, snap_url): (&str, &str),
+    (log_cipher, cipher): (&Cipher, &Cipher),
 ) -> anyhow::Result<bool> {
     let log = open_storage(log_url)?;
     writeln!(out, "\n== 11. brtool log metadata -s {log_url}")?;
@@ -55,11 +55,13 @@ pub async fn metadata_and_verify(
 
     writeln!(
         out,
-        "\n== 12. brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv"
+        "\n== 12. brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv{}",
+        keys_text(log_cipher, cipher)
     )?;
     let t = Instant::now();
     let mut vo = VerifyOptions::new(Level::Kv);
     vo.cipher = cipher.clone();
+    vo.log_cipher = Some(log_cipher.clone());
     vo.full_backup = Some(open_storage(snap_url)?);
     let r = run_verify(log.as_ref(), &vo, &NoProgress).await?;
     super::verify::render_human(out, &r, &log.display_url())?;
@@ -67,23 +69,43 @@ pub async fn metadata_and_verify(
     Ok(r.errors() == 0)
 }
 
+/// The key flags of a command line, elided (CRYPT-7).
+fn keys_text(log_cipher: &Cipher, cipher: &Cipher) -> String {
+    let mut t = String::new();
+    if cipher.is_encrypted() {
+        t += &format!(
+            " --crypter.method {} --crypter.key …",
+            cipher.method().flag_name()
+        );
+    }
+    if log_cipher.is_encrypted() {
+        t += &format!(
+            " --log.crypter.method {} --log.crypter.key …",
+            log_cipher.method().flag_name()
+        );
+    }
+    t
+}
+
 /// `brtool restore point` to `ts` into a fresh cluster at `dir`, then every table of `db` in
-/// the target compared with the source at `ts`. Returns whether all are identical with no
+/// the target compared with the source at `ts`; the `truncated` tables (TRUNCATE TABLE after
+/// the snapshot) are named with their row count. Returns whether all are identical with no
 /// table missing or extra, the time of the PITR and the log bytes it replayed.
 pub async fn pitr_and_compare(
     out: &mut impl Write,
     src: &ClusterClient,
     dir: &Path,
     (log_url, snap_url): (&str, &str),
-    cipher: &Cipher,
-    db: &str,
+    (log_cipher, cipher): (&Cipher, &Cipher),
+    (db, truncated): (&str, &[&str]),
     ts: u64,
 ) -> anyhow::Result<(bool, Duration, u64)> {
-    writeln!(out, "\n== 13. brtool restore point --pd local://{} -s {log_url} --full-backup-storage {snap_url} --restored-ts {ts}   (a fresh cluster C)", dir.display())?;
+    writeln!(out, "\n== 13. brtool restore point --pd local://{} -s {log_url} --full-backup-storage {snap_url} --restored-ts {ts}{}   (a fresh cluster C)", dir.display(), keys_text(log_cipher, cipher))?;
     let dst = ClusterClient::connect(&format!("local://{}", dir.display())).await?;
     let mut o = PitrOptions::new(log_url, snap_url);
     o.restored_ts = Some(ts);
-    o.cipher = cipher.clone();
+    o.snapshot_cipher = cipher.clone();
+    o.log_cipher = log_cipher.clone();
     let s = run_pitr(
         &dst,
         open_storage(log_url)?,
@@ -97,10 +119,14 @@ pub async fn pitr_and_compare(
         s.restored_ts, s.snapshot_ts, s.window.min_ts, s.window.max_ts, s.snapshot.kvs, s.replay.files, s.replay.events,
         s.replay.plain_bytes as f64 / 1e6, secs, s.replay.plain_bytes as f64 / 1e6 / secs, s.meta_events, s.elapsed.as_secs_f64())?;
     for g in &s.gone {
-        writeln!(
-            out,
-            "   {g}: dropped after the snapshot, before the restored ts: not restored"
-        )?;
+        if truncated.iter().any(|t| g == &format!("`{db}`.`{t}`")) {
+            writeln!(out, "   {g}: truncated after the snapshot, before the restored ts: the snapshot's rows are not restored; the table is recreated from the log")?;
+        } else {
+            writeln!(
+                out,
+                "   {g}: dropped after the snapshot, before the restored ts: not restored"
+            )?;
+        }
     }
     writeln!(
         out,
@@ -128,8 +154,8 @@ pub async fn pitr_and_compare(
         let sb = dst
             .checksum(&table_range_pairs(&new)?, dst_ts, &rules)
             .await?;
-        let da = super::demo::dump_bytes(src, db, t, ts).await?;
-        let dbytes = super::demo::dump_bytes(&dst, db, t, dst_ts).await?;
+        let (da, rows_a) = super::demo::dump_bytes(src, db, t, ts).await?;
+        let (dbytes, _) = super::demo::dump_bytes(&dst, db, t, dst_ts).await?;
         let same = sa == sb && da == dbytes;
         ok &= same;
         let from = match s.tables.iter().find(|x| x.db == db && &x.name == t) {
@@ -152,6 +178,12 @@ pub async fn pitr_and_compare(
                 "rows differ"
             }
         )?;
+        if truncated.contains(&t.as_str()) {
+            writeln!(
+                out,
+                "   {db}.{t}: TRUNCATEd after the snapshot; restored with the {rows_a} rows it held at ts {ts} (not the snapshot's)"
+            )?;
+        }
     }
     dst.close().await;
     Ok((ok, s.elapsed, s.replay.plain_bytes))

@@ -1,9 +1,13 @@
 //! `brtool log start|status|pause|resume|stop`: the log backup task commands (BR's `br log`),
 //! thin over the cluster's LogBackup service. `log metadata|truncate|merge` live in `log.rs`
 //! (another branch); the lead joins the two subcommand sets.
+//!
+//! `log start --log.crypter.*` hands the data key to the cluster, which keeps it with the
+//! task (format/log.md LOG-CRYPT-3); `log status` shows the method, never the key (CRYPT-7).
 
-use super::common::{parse_ts_flag, runtime, Outcome, PdArgs};
+use super::common::{parse_ts_flag, runtime, LogCrypterArgs, Outcome, PdArgs};
 use crate::codec::tso::{display_utc, physical};
+use crate::format::crypto::Cipher;
 use crate::proto::logbackuppb::{GetTasksResponse, TaskInfo};
 use anyhow::{anyhow, bail};
 use serde_json::json;
@@ -38,6 +42,9 @@ pub struct StartArgs {
     /// How often stores flush (e.g. 10s, 500ms, 3m).
     #[arg(long, default_value = "10s")]
     pub flush_interval: String,
+    /// Encrypt every data sub-file with this key (the `.meta` files stay plaintext, as BR).
+    #[command(flatten)]
+    pub log_crypter: LogCrypterArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -129,6 +136,7 @@ pub fn task_json(t: &TaskInfo, r: &GetTasksResponse) -> serde_json::Value {
         "checkpoint_time": display_utc(t.checkpoint_ts),
         "checkpoint_lag_ms": lag_ms(now, t.checkpoint_ts),
         "flush_interval_ms": t.flush_interval_ms,
+        "encryption": encryption(t),
         "gc_service_safepoint": safepoint,
         "stores": t.stores.iter().map(|s| json!({
             "store_id": s.store_id,
@@ -138,11 +146,21 @@ pub fn task_json(t: &TaskInfo, r: &GetTasksResponse) -> serde_json::Value {
     })
 }
 
+/// The task's data encryption method (`plaintext` when none); the key is never shown.
+fn encryption(t: &TaskInfo) -> &str {
+    if t.encryption.is_empty() {
+        "plaintext"
+    } else {
+        &t.encryption
+    }
+}
+
 fn print_task(t: &TaskInfo, r: &GetTasksResponse) {
     let now = r.current_ts;
     println!("task:        {}", t.name);
     println!("state:       {}", t.state);
     println!("storage:     {}", t.storage_url);
+    println!("encryption:  {}", encryption(t));
     println!("start:       {} ({})", t.start_ts, display_utc(t.start_ts));
     println!(
         "checkpoint:  {} ({}), lag {:.1} s",
@@ -176,18 +194,23 @@ pub fn run_task(cmd: LogTaskCommand) -> Outcome {
                 };
                 let interval = parse_interval_ms(&a.flush_interval)?;
                 let url = absolute_url(&a.storage)?;
+                let cipher = a.log_crypter.cipher()?.unwrap_or_else(Cipher::plaintext);
                 let client = a.pd.connect().await?;
                 let r = client
-                    .register_log_task(&a.task_name, &url, start_ts, interval)
+                    .register_encrypted_log_task(&a.task_name, &url, start_ts, interval, &cipher)
                     .await;
                 client.close().await;
                 let t = r?;
                 println!(
-                    "log backup task {} started at {} ({}); storage {}",
+                    "log backup task {} started at {} ({}); storage {}; data {}",
                     t.name,
                     t.start_ts,
                     display_utc(t.start_ts),
-                    t.storage_url
+                    t.storage_url,
+                    match encryption(&t) {
+                        "plaintext" => "not encrypted".to_string(),
+                        m => format!("encrypted with {m}"),
+                    }
                 );
             }
             LogTaskCommand::Status(a) => {

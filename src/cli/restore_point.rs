@@ -4,10 +4,12 @@
 
 use super::backup::{run_restore_cmd, RestoreArgs, Scope};
 use super::common::{
-    open_storage, parse_ts_flag, runtime, CrypterArgs, Outcome, PdArgs, StderrProgress,
+    open_storage, parse_ts_flag, runtime, CrypterArgs, LogCrypterArgs, Outcome, PdArgs,
+    StderrProgress,
 };
 use crate::engine::filter::TableFilter;
 use crate::engine::pitr::{run_pitr, Origin, PitrOptions, PitrSummary};
+use crate::format::crypto::Cipher;
 use anyhow::{anyhow, bail};
 use clap::ArgAction;
 use std::process::ExitCode;
@@ -47,8 +49,12 @@ pub struct PointArgs {
     /// Table filter `db.table` with wildcards, `!` to exclude (repeatable).
     #[arg(long = "filter", short = 'f')]
     pub filter: Vec<String>,
+    /// The snapshot's key (--full-backup-storage).
     #[command(flatten)]
     pub crypter: CrypterArgs,
+    /// The log backup's data key (-s), as given to `log start` (format/log.md LOG-CRYPT-5).
+    #[command(flatten)]
+    pub log_crypter: LogCrypterArgs,
     /// Work units at once (files for the snapshot, Apply requests for the log).
     #[arg(long, default_value_t = 8)]
     pub concurrency: u32,
@@ -128,7 +134,8 @@ fn print(s: &PitrSummary, json: bool) {
 fn run_point(a: PointArgs) -> Outcome {
     let mut opts = PitrOptions::new(&a.storage, &a.full_backup_storage);
     opts.filter = filter_of(&a)?;
-    opts.cipher = a.crypter.cipher()?;
+    opts.snapshot_cipher = a.crypter.cipher()?;
+    opts.log_cipher = a.log_crypter.cipher()?.unwrap_or_else(Cipher::plaintext);
     opts.concurrency = a.concurrency.max(1) as usize;
     opts.checksum = a.checksum;
     opts.restored_ts = a

@@ -4,7 +4,7 @@
 //! findings, 2 could not verify. A progress bar (files and bytes) is drawn on stderr only when
 //! it is a terminal.
 
-use super::common::{open_storage, runtime, CrypterArgs, Outcome};
+use super::common::{open_storage, runtime, CrypterArgs, LogCrypterArgs, Outcome};
 use crate::codec::tso;
 use crate::engine::filter::TableFilter;
 use crate::engine::verify::{
@@ -45,8 +45,13 @@ pub struct VerifyArgs {
     /// JSON Lines on stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// The snapshot archive's key (for a log archive: the `--full-backup-storage` snapshot's,
+    /// and the log data's when no --log.crypter.* flag is given).
     #[command(flatten)]
     pub crypter: CrypterArgs,
+    /// A log archive's data key (format/log.md LOG-CRYPT-5).
+    #[command(flatten)]
+    pub log_crypter: LogCrypterArgs,
 }
 
 fn filter_of(a: &VerifyArgs) -> anyhow::Result<Option<TableFilter>> {
@@ -71,6 +76,7 @@ fn options(a: &VerifyArgs) -> anyhow::Result<VerifyOptions> {
         .ok_or_else(|| anyhow!("--level {:?}: expected meta, file or kv", a.level))?;
     let mut opts = VerifyOptions::new(level);
     opts.cipher = a.crypter.cipher()?;
+    opts.log_cipher = a.log_crypter.cipher()?;
     opts.filter = filter_of(a)?;
     if let Some(s) = &a.read_data_subset {
         opts.subset = Subset::parse(s).map_err(|e| anyhow!("--read-data-subset {e}"))?;

@@ -514,6 +514,22 @@ impl ClusterClient {
         start_ts: u64,
         flush_interval_ms: u64,
     ) -> Result<logpb::TaskInfo> {
+        let plain = crate::format::crypto::Cipher::plaintext();
+        self.register_encrypted_log_task(name, storage_url, start_ts, flush_interval_ms, &plain)
+            .await
+    }
+
+    /// [`Self::register_log_task`] for a task whose sub-files are encrypted with `cipher`
+    /// (`--log.crypter.*`; plaintext = not encrypted). The key travels to the placement
+    /// driver, which keeps it with the task (format/log.md LOG-CRYPT-3).
+    pub async fn register_encrypted_log_task(
+        &self,
+        name: &str,
+        storage_url: &str,
+        start_ts: u64,
+        flush_interval_ms: u64,
+        cipher: &crate::format::crypto::Cipher,
+    ) -> Result<logpb::TaskInfo> {
         if let Some(dir) = self.embedded_dir() {
             return Err(ClusterError::Invalid(format!(
                 "log backup needs a running cluster: start one with `brtool cluster start --dir {dir}`"
@@ -526,6 +542,12 @@ impl ClusterClient {
                 storage_url: storage_url.into(),
                 start_ts,
                 flush_interval_ms,
+                log_cipher: cipher
+                    .is_encrypted()
+                    .then(|| crate::proto::backup::CipherInfo {
+                        cipher_type: cipher.method().to_proto(),
+                        cipher_key: cipher.key().to_vec(),
+                    }),
             })
             .await
             .map_err(rpc("LogBackup", &self.addr))?

@@ -1,6 +1,7 @@
 //! Reading tables from a cluster without SQL: list a database's tables, dump a table's rows
 //! as CSV at a ts, and compute ADMIN CHECKSUM TABLE at a ts (record range and every index
 //! range, every partition; RANGE-*), all from the catalog's TableInfo at that ts.
+//! `truncate_table` is TRUNCATE TABLE (drop, then the same definition with new ids).
 
 use crate::cluster::ClusterClient;
 use crate::codec::model::HandleKind;
@@ -132,4 +133,33 @@ pub async fn dump(
         return Err(e.into());
     }
     Ok((n, ts))
+}
+
+/// TRUNCATE TABLE as TiDB does it: drop `db.table` and create the same definition with new
+/// ids (the table's and every partition's), so the old rows stay behind under the old ids
+/// and the table reads empty. Returns the new TableInfo.
+pub async fn truncate_table(client: &ClusterClient, db: &str, table: &str) -> Result<TableInfo> {
+    let old = find_table(client, db, table, 0).await?;
+    let (dbs, _) = client.list_schemas(0).await?;
+    let mut db_id = None;
+    for d in &dbs {
+        let info = DBInfo::from_json(&d.db_info).map_err(|e| EngineError::json("DBInfo", e))?;
+        if info.db_name.l == db.to_lowercase() {
+            db_id = Some(info.id);
+        }
+    }
+    let db_id = db_id.ok_or_else(|| EngineError::BadOption {
+        flag: "--db",
+        detail: format!("database {db} does not exist"),
+    })?;
+    client.drop_table(db_id, old.id).await?;
+    let mut fresh = old.clone();
+    fresh.id = 0;
+    if let Some(p) = fresh.partition.as_mut() {
+        for d in &mut p.definitions {
+            d.id = 0;
+        }
+    }
+    let stored = client.create_table(db_id, fresh.to_json()).await?;
+    TableInfo::from_json(&stored).map_err(|e| EngineError::json("TableInfo", e))
 }

@@ -55,6 +55,16 @@ impl CipherMethod {
         }
     }
 
+    /// The flag spelling [`CipherMethod::parse_flag`] accepts.
+    pub fn flag_name(self) -> &'static str {
+        match self {
+            CipherMethod::Plaintext => "plaintext",
+            CipherMethod::Aes128Ctr => "aes128-ctr",
+            CipherMethod::Aes192Ctr => "aes192-ctr",
+            CipherMethod::Aes256Ctr => "aes256-ctr",
+        }
+    }
+
     /// Key length in bytes (CRYPT-1).
     pub fn key_len(self) -> usize {
         match self {

@@ -170,6 +170,15 @@ fn check_cipher(f: &LogSubFile, cipher: &Cipher) -> Result<Option<Vec<u8>>> {
     else {
         return Ok(None);
     };
+    if let DataKeyMode::MasterKeyBased(_) = e.mode {
+        // LOG-CRYPT-6: the data key is wrapped by a master key (KMS or file); the key given
+        // on the command line is not the data key.
+        return Err(FormatError::invalid(
+            "LOG-CRYPT-6",
+            "sub-file file_encryption_info",
+            "the data key is wrapped by a master key (BR --master-key); brkit decrypts only plain_text_data_key sub-files",
+        ));
+    }
     if cipher.method != e.method {
         return Err(FormatError::mismatch(
             "LOG-FILE-4",

@@ -150,6 +150,58 @@ fn log_file_4_wrong_or_missing_key_is_a_mismatch() {
     assert!(decode_sub_file(&stored, &f, &wrong).is_err());
 }
 
+// format/log.md "Encryption": the sub-file KAT (NIST SP 800-38A F.5.5 key and IV, the second
+// `log-event` example as plaintext; ciphertext and checksum recomputed with OpenSSL).
+#[test]
+fn log_crypt_1_sub_file_kat() {
+    let key =
+        hex::decode("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4").unwrap();
+    let iv: [u8; 16] = hex::decode("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let cipher = Cipher::new(CipherMethod::Aes256Ctr, key).unwrap();
+    let k = hex::decode("7A0000000000000000F8FFFFFFFFFFFFFC17").unwrap();
+    let (stored, f) = build_sub_file(
+        &spec(Cf::Default, LogCompression::None),
+        &[(k, Vec::new())],
+        &cipher,
+        iv,
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode(&stored),
+        "19df7df1231716335e9a8b15c8983afda5919662af7619065433"
+    );
+    let e = f.encryption.as_ref().unwrap();
+    assert_eq!(e.mode, DataKeyMode::PlainText);
+    assert_eq!(e.iv, iv.to_vec());
+    assert_eq!(
+        hex::encode(&e.checksum),
+        "ae8d9310edd4e23fd5744afc8dfdfc3c57803d3b26948dd0c79352ad31e5de4a"
+    );
+    assert_eq!(
+        hex::encode(f.sha256.unwrap()),
+        "27fa36f3ccca3e9d38524b705382f58e4d70a78ebe404b1b9257100e3b095819"
+    );
+    assert_eq!((f.length, f.range_length), (26, 26));
+}
+
+#[test]
+fn log_crypt_6_master_key_sub_files_are_refused_not_decrypted_with_the_given_key() {
+    let (stored, mut f) = build_sub_file(
+        &spec(Cf::Write, LogCompression::Zstd),
+        &write_events(),
+        &aes(),
+        [3; 16],
+    )
+    .unwrap();
+    decode_sub_file(&stored, &f, &aes()).unwrap();
+    f.encryption.as_mut().unwrap().mode = DataKeyMode::MasterKeyBased(Default::default());
+    let e = decode_sub_file(&stored, &f, &aes()).unwrap_err();
+    assert_eq!(e.rule, Some("LOG-CRYPT-6"), "{e}");
+}
+
 #[test]
 fn log_file_5_length_and_sha_mismatches_are_reported() {
     let (stored, f) = build_sub_file(

@@ -129,20 +129,11 @@ pub async fn insert_rows(c: &ClusterClient, t: &TableInfo, rows: std::ops::Range
     c.commit(muts).await.unwrap();
 }
 
-/// TRUNCATE TABLE: drop, then create the same definition with new ids, then a few rows.
+/// TRUNCATE TABLE (`tables::truncate_table`: drop, then the same definition with new ids),
+/// then a few rows.
 pub async fn truncate(c: &ClusterClient, db: &str, name: &str) -> TableInfo {
     let old = tables::find_table(c, db, name, 0).await.unwrap();
-    let dbid = db_id(c, db).await;
-    c.drop_table(dbid, old.id).await.unwrap();
-    let mut fresh = old.clone();
-    fresh.id = 0;
-    if let Some(p) = fresh.partition.as_mut() {
-        for d in &mut p.definitions {
-            d.id = 0;
-        }
-    }
-    let stored = c.create_table(dbid, fresh.to_json()).await.unwrap();
-    let t = TableInfo::from_json(&stored).unwrap();
+    let t = tables::truncate_table(c, db, name).await.unwrap();
     assert_ne!(t.id, old.id);
     insert_rows(c, &t, 1..=25).await;
     t
@@ -209,16 +200,24 @@ pub async fn snapshot_mid_run_then_ddl(
     snap_url: &str,
     run: std::time::Duration,
 ) -> Scenario {
+    let plain = brkit::format::crypto::Cipher::plaintext();
+    encrypted_snapshot_mid_run_then_ddl(src, snap_url, run, &plain).await
+}
+
+/// [`snapshot_mid_run_then_ddl`] with the snapshot encrypted with `cipher`.
+pub async fn encrypted_snapshot_mid_run_then_ddl(
+    src: &ClusterClient,
+    snap_url: &str,
+    run: std::time::Duration,
+    cipher: &brkit::format::crypto::Cipher,
+) -> Scenario {
     use brkit::engine::backup::{run_backup, BackupOptions, Quiet};
     workload::run(src, &spec("sbtest"), run).await.unwrap();
-    let snap = run_backup(
-        src,
-        storage(snap_url),
-        &BackupOptions::new(snap_url),
-        &Quiet,
-    )
-    .await
-    .unwrap();
+    let mut bo = BackupOptions::new(snap_url);
+    bo.cipher = cipher.clone();
+    let snap = run_backup(src, storage(snap_url), &bo, &Quiet)
+        .await
+        .unwrap();
     let after = workload::run(src, &spec("sbtest"), run).await.unwrap();
     assert!(after.first_commit_ts > snap.backup_ts);
     let events = tables::find_table(src, "sbtest", workload::EVENTS, 0)

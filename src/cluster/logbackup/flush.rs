@@ -7,6 +7,10 @@
 //! placement driver and write `v1/global_checkpoint/{store}.ts` when the global checkpoint
 //! advanced (LOG-CKPT-2, in `checkpoint`).
 //!
+//! An encrypted task (`LogTask::cipher`, read from the placement driver at every flush)
+//! encrypts each sub-file after compression with a fresh random IV and records its
+//! `FileEncryptionInfo` (LOG-CRYPT-1); the `.meta` stays plaintext (LOG-CRYPT-2).
+//!
 //! A failed flush keeps its sealed batches for the next one (events may repeat, which replay
 //! tolerates); a broken buffer is rebuilt by an incremental scan before the flush.
 
@@ -16,7 +20,7 @@ use super::{checkpoint, scan_store_into};
 use crate::cluster::error::{ClusterError, Result};
 use crate::cluster::pd::LogTaskState;
 use crate::cluster::server::state::ClusterState;
-use crate::format::crypto::Cipher;
+use crate::format::crypto::{random_iv, Cipher};
 use crate::format::logfile::{build_sub_file, decode_events, GroupBuilder, SubFileSpec};
 use crate::format::logmeta::{encode_log_meta, LogCompression, LogMeta, LogMetaVersion};
 use crate::format::naming::log::{build_log_data_path, build_meta_path, META_FLAG_NO_META_KV};
@@ -46,12 +50,14 @@ pub struct Prepared {
 }
 
 /// Builds the objects and `.meta` of one flush from sealed batches (synchronous: reads the
-/// temp files).
+/// temp files). With an encrypting `cipher` every sub-file gets its own fresh IV
+/// (LOG-CRYPT-1, CRYPT-8).
 pub fn build(
     store_id: u64,
     resolved_ts: u64,
     batches: &[SealedBatch],
     group_limit: u64,
+    cipher: &Cipher,
 ) -> Result<Built> {
     let mut groups = Vec::new();
     let mut objects = Vec::new();
@@ -77,7 +83,8 @@ pub fn build(
         }
         events += evs.len() as u64;
         let spec = spec_of(&part.key, &part.region, resolved_ts);
-        let (stored, file) = build_sub_file(&spec, &evs, &Cipher::plaintext(), [0; 16])?;
+        // LOG-CRYPT-1: compressed, then encrypted under a fresh IV (unused for plaintext).
+        let (stored, file) = build_sub_file(&spec, &evs, cipher, random_iv())?;
         if cur_plain >= group_limit {
             close(std::mem::take(&mut cur), cur_stats.take());
             cur_plain = 0;
@@ -161,6 +168,8 @@ fn prepare(
     if t.state != LogTaskState::Running {
         return Ok(None);
     }
+    // Before anything is taken: a bad key in pd.json fails the flush and keeps the buffer.
+    let cipher = t.data_cipher()?;
     let taken = state.under_commit_barrier(|| -> Result<_> {
         let resolved = state.pd.tso(1)?;
         let Some(mut taken) = obs.take() else {
@@ -193,7 +202,7 @@ fn prepare(
         return Ok(None);
     }
     let batches = taken.batches;
-    match build(obs.store_id, resolved_ts, &batches, group_limit) {
+    match build(obs.store_id, resolved_ts, &batches, group_limit, &cipher) {
         Ok(built) => Ok(Some(Prepared {
             resolved_ts,
             built,

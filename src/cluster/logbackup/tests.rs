@@ -10,6 +10,7 @@ use crate::cluster::pd::{log_service_id, Placement};
 use crate::cluster::server::state::enc;
 use crate::cluster::store::Mutation;
 use crate::codec::table::record_key_int;
+use crate::format::crypto::Cipher;
 use crate::format::logfile::{decode_sub_file, events, key_ts};
 use crate::format::logmeta::decode_log_meta;
 use crate::format::naming::log::{parse_log_data_path, parse_meta_path, LogDataName};
@@ -34,6 +35,7 @@ fn task(state: &ClusterState) -> LogTask {
         state: LogTaskState::Running,
         flush_interval_ms: 1000,
         store_resolved: Default::default(),
+        cipher: None,
     };
     state.pd.register_log_task(t.clone()).unwrap();
     for h in &state.stores {
@@ -116,7 +118,7 @@ fn a_flush_builds_objects_that_decode_to_its_events_log_2_log_name_4() {
     let mut taken = state.log.observer(1).unwrap().take().unwrap();
     taken.seal(1);
     // A tiny group limit: several group objects, data first, meta-KV last (schema-meta).
-    let built = build(1, resolved, &taken.batches, 64).unwrap();
+    let built = build(1, resolved, &taken.batches, 64, &Cipher::plaintext()).unwrap();
     assert!(built.objects.len() > 1);
     let (meta_path, meta_bytes) = built.meta.unwrap();
     assert_eq!(parse_meta_path(&meta_path).unwrap().generation(), "tagged");
@@ -207,6 +209,105 @@ fn pd_task_rules_one_task_checkpoint_is_the_min_and_gc_follows() {
     assert_eq!(pd.log_task("t").unwrap().checkpoint_ts, base + 5);
     pd.stop_log_task("t").unwrap();
     assert!(!pd.service_safepoints().contains_key(&svc));
+}
+
+fn aes256(b: u8) -> Cipher {
+    Cipher::new(crate::format::crypto::CipherMethod::Aes256Ctr, vec![b; 32]).unwrap()
+}
+
+#[test]
+fn log_crypt_1_an_encrypted_flush_gives_each_sub_file_a_fresh_iv_and_its_ciphertext_sha256() {
+    use crate::format::logmeta::DataKeyMode;
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let state = cluster(dir.path());
+    let _t = task(&state);
+    // Several tables and long values: many sub-files (write + default CF, meta-KV).
+    let mut keys: Vec<Vec<u8>> = (1..=6)
+        .flat_map(|t| (1..=4).map(move |h| record_key_int(70 + t, h)))
+        .collect();
+    keys.push(b"mDB:1\x00\x00\x00\x00\x00\x00\x00\x00\xf8".to_vec());
+    put(&state, &keys, 300);
+    let resolved = state.tso(1).unwrap();
+    let mut taken = state.log.observer(1).unwrap().take().unwrap();
+    taken.seal(1);
+    let key = aes256(0x42);
+    let built = build(1, resolved, &taken.batches, 1 << 20, &key).unwrap();
+    // LOG-CRYPT-2: the .meta is plaintext (it decodes with no key).
+    let meta = decode_log_meta(&built.meta.unwrap().1).unwrap();
+    let mut ivs = BTreeSet::new();
+    let (mut files, mut events_seen) = (0, 0);
+    for (g, (path, bytes)) in meta.groups.iter().zip(&built.objects) {
+        assert_eq!(&g.path, path);
+        for f in &g.files {
+            files += 1;
+            let e = f.encryption.as_ref().expect("every sub-file is encrypted");
+            assert_eq!(e.method, key.method());
+            assert_eq!(e.mode, DataKeyMode::PlainText);
+            assert_eq!(e.iv.len(), 16);
+            assert!(
+                ivs.insert(e.iv.clone()),
+                "IV reused: {}",
+                hex::encode(&e.iv)
+            );
+            let stored =
+                &bytes[f.range_offset as usize..(f.range_offset + f.range_length) as usize];
+            // The checksum covers the stored (encrypted) bytes, not the plaintext.
+            assert_eq!(e.checksum, Sha256::digest(stored).to_vec());
+            assert_ne!(
+                &stored[..4],
+                &[0x28, 0xb5, 0x2f, 0xfd],
+                "the stored bytes are not a bare zstd frame"
+            );
+            // Decrypt round trip: length and plaintext SHA-256 verified by decode_sub_file.
+            let plain = decode_sub_file(bytes, f, &key).unwrap();
+            assert_eq!(plain.len() as u64, f.length);
+            assert_eq!(f.sha256.unwrap().to_vec(), Sha256::digest(&plain).to_vec());
+            events_seen += events(&plain).count();
+            assert!(decode_sub_file(bytes, f, &aes256(0x43)).is_err());
+            assert!(decode_sub_file(bytes, f, &Cipher::plaintext()).is_err());
+        }
+    }
+    assert!(files >= 3, "{files} sub-files");
+    // 25 write events + 25 default events (300-byte values).
+    assert_eq!(events_seen, 50);
+}
+
+#[test]
+fn log_crypt_3_the_task_key_persists_in_pd_json_and_is_never_printed() {
+    use crate::cluster::pd::TaskCipher;
+    let dir = tempfile::tempdir().unwrap();
+    let state = cluster(dir.path());
+    let ts = state.tso(1).unwrap();
+    let key = aes256(0xC3);
+    let t = LogTask {
+        name: "enc".into(),
+        storage_url: "noop://".into(),
+        start_ts: ts,
+        checkpoint_ts: ts,
+        state: LogTaskState::Running,
+        flush_interval_ms: 1000,
+        store_resolved: Default::default(),
+        cipher: TaskCipher::of(&key),
+    };
+    state.pd.register_log_task(t.clone()).unwrap();
+    let hex_key = hex::encode(key.key());
+    assert!(!format!("{t:?}").contains(&hex_key), "{t:?}");
+    assert_eq!(t.encryption(), "aes256-ctr");
+    assert!(TaskCipher::of(&Cipher::plaintext()).is_none());
+    drop(state);
+    // Like BR's etcd, the placement driver's state holds the key.
+    let json = std::fs::read_to_string(dir.path().join("pd").join(crate::cluster::pd::STATE_FILE))
+        .unwrap();
+    assert!(json.contains(&hex_key));
+    let pd = Placement::open_or_bootstrap(&dir.path().join("pd"), 0).unwrap();
+    assert_eq!(pd.log_task("enc").unwrap().data_cipher().unwrap(), key);
+    // A hand-edited key of the wrong length is refused (CRYPT-1), naming pd.json.
+    let bad = TaskCipher {
+        method: "aes256-ctr".into(),
+        key_hex: "00".repeat(16),
+    };
+    assert!(bad.cipher().unwrap_err().to_string().contains("pd.json"));
 }
 
 /// Commit-path cost of the observers (no gRPC, no flush): `cargo test --lib

@@ -3,6 +3,11 @@
 //! flushed resolved ts; and the GC service safepoint `log-backup-<task>` each task holds at
 //! its checkpoint. Pure over the state: the caller (`Placement`) persists every change.
 //!
+//! An encrypted task's data key is kept with the task (format/log.md LOG-CRYPT-3), as BR's
+//! etcd keeps `StreamBackupTaskInfo.security_config`: the stores read it from here at every
+//! flush. It is never printed: `TaskCipher`'s `Debug` redacts it and the wire's `TaskInfo`
+//! carries the method only.
+//!
 //! The global checkpoint is the minimum over the cluster's stores of the resolved ts each
 //! reported after its flush was durable (format/log.md LOG-2): a store that has not reported
 //! yet holds it at the task's start.
@@ -15,6 +20,7 @@ use super::error::{PdError, Result};
 use super::gc;
 use super::state::ServiceSafepoint;
 use super::Placement;
+use crate::format::crypto::{Cipher, CipherMethod};
 
 /// Running or paused (a stopped task is removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +54,65 @@ pub struct LogTask {
     /// Store id -> the resolved ts of its last durable flush.
     #[serde(default)]
     pub store_resolved: BTreeMap<u64, u64>,
+    /// The data key of an encrypted task (`log start --log.crypter.*`); `None` = plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<TaskCipher>,
+}
+
+/// The data key of an encrypted task as `pd.json` keeps it (LOG-CRYPT-3). `Debug` never
+/// prints the key (CRYPT-7).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCipher {
+    /// BR's flag spelling: `aes128-ctr`, `aes192-ctr` or `aes256-ctr`.
+    pub method: String,
+    /// The key, hex.
+    pub key_hex: String,
+}
+
+impl std::fmt::Debug for TaskCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskCipher")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskCipher {
+    /// The task form of `c`; `None` when `c` does not encrypt.
+    pub fn of(c: &Cipher) -> Option<TaskCipher> {
+        c.is_encrypted().then(|| TaskCipher {
+            method: c.method().flag_name().to_string(),
+            key_hex: hex::encode(c.key()),
+        })
+    }
+
+    /// The cipher, its method and key length checked again (CRYPT-1): `pd.json` may have been
+    /// edited by hand.
+    pub fn cipher(&self) -> Result<Cipher> {
+        let bad = |why: String| PdError::Invalid(format!("log task cipher in pd.json: {why}"));
+        let method = CipherMethod::parse_flag(&self.method)
+            .filter(|m| *m != CipherMethod::Plaintext)
+            .ok_or_else(|| bad(format!("unknown method {:?}", self.method)))?;
+        let key = hex::decode(&self.key_hex).map_err(|_| bad("the key is not hex".into()))?;
+        Cipher::new(method, key).map_err(|e| bad(e.to_string()))
+    }
+}
+
+impl LogTask {
+    /// The cipher the task's sub-files are encrypted with (plaintext when none).
+    pub fn data_cipher(&self) -> Result<Cipher> {
+        match &self.cipher {
+            Some(c) => c.cipher(),
+            None => Ok(Cipher::plaintext()),
+        }
+    }
+
+    /// The method name shown by `log status` (`plaintext` when not encrypted).
+    pub fn encryption(&self) -> &str {
+        self.cipher
+            .as_ref()
+            .map_or("plaintext", |c| c.method.as_str())
+    }
 }
 
 /// The GC service id a task holds its safepoint under.

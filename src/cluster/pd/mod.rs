@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{PdError, Result};
-pub use logtask::{service_id as log_service_id, LogTask, LogTaskState};
+pub use logtask::{service_id as log_service_id, LogTask, LogTaskState, TaskCipher};
 pub use state::{ServiceSafepoint, StoreMeta, FORMAT_VERSION, STATE_FILE};
 pub use tso::TSO_SAVE_INTERVAL_MS;
 

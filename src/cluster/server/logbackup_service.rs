@@ -2,12 +2,15 @@
 //! pause|resume|stop` do through PD and TiKV. Registering checks the target, records the task
 //! in the placement driver (which holds the GC service safepoint), starts the observers, and
 //! writes `backup.lock` and the root `backupmeta` (LOG-1) before the first flush can run.
+//! An encrypted task's key (`log_cipher`) is checked (CRYPT-1) and kept with the task in the
+//! placement driver (LOG-CRYPT-3); answers carry its method, never the key.
 
+use super::backup_service::cipher_of;
 use super::state::ClusterState;
 use super::status_of;
 use crate::cluster::error::{ClusterError, Result};
 use crate::cluster::logbackup::{self, root, DEFAULT_FLUSH_INTERVAL_MS};
-use crate::cluster::pd::{LogTask, LogTaskState};
+use crate::cluster::pd::{LogTask, LogTaskState, TaskCipher};
 use crate::cluster::storage_backend::{to_backend, StorageCache};
 use crate::proto::logbackuppb::{self as pb, log_backup_server::LogBackup};
 use crate::storage::Storage;
@@ -33,6 +36,12 @@ pub fn task_info(t: &LogTask) -> pb::TaskInfo {
         checkpoint_ts: t.checkpoint_ts,
         state: t.state.as_str().into(),
         flush_interval_ms: t.flush_interval_ms,
+        // CRYPT-7: the method only.
+        encryption: t
+            .cipher
+            .as_ref()
+            .map(|c| c.method.clone())
+            .unwrap_or_default(),
         stores: t
             .store_resolved
             .iter()
@@ -65,6 +74,9 @@ impl LogBackupService {
         if r.name.is_empty() {
             return Err(ClusterError::Invalid("--task-name is empty".into()));
         }
+        let cipher = cipher_of(r.log_cipher.as_ref())
+            .map_err(|s| ClusterError::Invalid(format!("--log.crypter: {}", s.message())))?;
+        let task_cipher = TaskCipher::of(&cipher);
         if let Some(t) = self.state.pd.log_tasks().first() {
             return Err(ClusterError::Invalid(format!(
                 "log backup task {:?} ({}, storage {}) is already registered; brkit runs one task at a time: stop it first with `brtool log stop --task-name {}`",
@@ -102,6 +114,7 @@ impl LogBackupService {
                     state: LogTaskState::Running,
                     flush_interval_ms: interval,
                     store_resolved: Default::default(),
+                    cipher: task_cipher,
                 };
                 st.pd.register_log_task(task.clone())?;
                 logbackup::activate_locked(&st, scan_from);
@@ -119,7 +132,7 @@ impl LogBackupService {
             return Err(e);
         }
         logbackup::spawn_flush_loops(&self.state, &task, storage);
-        tracing::info!(task = %task.name, start_ts = task.start_ts, "log backup task registered");
+        tracing::info!(task = %task.name, start_ts = task.start_ts, encryption = task.encryption(), "log backup task registered");
         Ok(task)
     }
 }

@@ -14,9 +14,14 @@
 //! log does not say which snapshot versions an event replaced); the target's checksums are
 //! reported, not compared.
 //!
+//! Keys: the snapshot and the log have their own (`--crypter.*` and `--log.crypter.*`, as
+//! BR); the log key is checked on the log's metadata and one sub-file before anything is
+//! created (`key`, LOG-CRYPT-5).
+//!
 //! Failure never leaves a table silently partial: the tables this run created are dropped and
 //! the error says so.
 
+pub mod key;
 pub mod plan;
 pub mod replay;
 pub mod schema;
@@ -63,8 +68,10 @@ pub struct PitrOptions {
     /// `--start-ts`: accepted only when equal to the snapshot's backup ts (see `run_pitr`).
     pub start_ts: Option<u64>,
     pub filter: TableFilter,
-    /// The key of both archives (`--crypter.*`).
-    pub cipher: Cipher,
+    /// The snapshot archive's key (`--crypter.*`).
+    pub snapshot_cipher: Cipher,
+    /// The key of the log's data sub-files (`--log.crypter.*`, LOG-CRYPT-5).
+    pub log_cipher: Cipher,
     pub concurrency: usize,
     /// Compare the snapshot part's checksums (CSUM-3) before the replay.
     pub checksum: bool,
@@ -78,7 +85,8 @@ impl PitrOptions {
             restored_ts: None,
             start_ts: None,
             filter: TableFilter::parse(&[]).expect("*.* parses"),
-            cipher: Cipher::plaintext(),
+            snapshot_cipher: Cipher::plaintext(),
+            log_cipher: Cipher::plaintext(),
             concurrency: 8,
             checksum: true,
         }
@@ -188,7 +196,7 @@ pub async fn run_pitr(
             ),
         ));
     }
-    let snap = SnapshotArchive::open(snap_storage.as_ref(), &opts.cipher)
+    let snap = SnapshotArchive::open(snap_storage.as_ref(), &opts.snapshot_cipher)
         .await
         .map_err(|e| bad("--full-backup-storage", e.to_string()))?;
     let snapshot_ts = snap.meta.end_version;
@@ -211,13 +219,20 @@ pub async fn run_pitr(
         .map(|m| (m.path.clone(), m.meta.clone()))
         .collect();
     let files = dedup_sub_files(&metas);
+    // LOG-CRYPT-5: a missing or wrong log key stops here, before anything is created.
+    let readable: Vec<(String, LogSubFile)> = files
+        .iter()
+        .filter(|(_, f)| f.min_ts <= restored)
+        .cloned()
+        .collect();
+    key::check_log_key(log_storage.as_ref(), &readable, &opts.log_cipher).await?;
     let (at, meta_events) = schema_at(
         log_storage.as_ref(),
         &snap,
         &files,
         snapshot_ts,
         restored,
-        &opts.cipher,
+        &opts.log_cipher,
     )
     .await?;
     let at: Vec<TableAt> = at
@@ -263,7 +278,7 @@ pub async fn run_pitr(
         }
     } else {
         let mut ro = RestoreOptions::new(&opts.snapshot_url);
-        ro.cipher = opts.cipher.clone();
+        ro.cipher = opts.snapshot_cipher.clone();
         ro.concurrency = opts.concurrency;
         ro.checksum = opts.checksum;
         ro.only_table_ids = Some(from_snap.clone());
@@ -361,9 +376,9 @@ async fn finish(
     let replayer = replay::Replayer {
         client,
         backend: to_backend(&opts.log_url)?,
-        cipher_info: opts.cipher.is_encrypted().then(|| CipherInfo {
-            cipher_type: opts.cipher.method().to_proto(),
-            cipher_key: opts.cipher.key().to_vec(),
+        cipher_info: opts.log_cipher.is_encrypted().then(|| CipherInfo {
+            cipher_type: opts.log_cipher.method().to_proto(),
+            cipher_key: opts.log_cipher.key().to_vec(),
         }),
         rules,
         concurrency: opts.concurrency,

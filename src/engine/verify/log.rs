@@ -52,7 +52,7 @@ async fn check_data(
         .collect();
     progress.start(todo.len() as u64, todo.iter().map(|t| t.2).sum());
     let kv = opts.level >= Level::Kv;
-    let cipher = Arc::new(opts.cipher.clone());
+    let cipher = Arc::new(opts.log_data_cipher().clone());
     let results = stream::iter(todo)
         .map(|(path, o, size)| {
             // LOG-MERGE-5: a sub-file listed twice at the same place is checked once; a range
@@ -105,7 +105,7 @@ async fn check_data(
         report.files_read += 1;
         report.bytes_read += len;
         for c in checked {
-            let (f, o) = c.map_err(cannot_check)?;
+            let (f, o) = c.map_err(|e| cannot_check(e, opts))?;
             suspects += usize::from(o.key_suspect);
             proven += usize::from(o.decrypted_ok);
             outcomes.push((path.clone(), f, o));
@@ -114,10 +114,11 @@ async fn check_data(
     // VERIFY-LOG-5: intact ciphertext that never decrypts to a valid stream is a wrong key.
     if suspects > 0 && proven == 0 {
         return Err(EngineError::BadOption {
-            flag: "--crypter.key",
+            flag: LOG_KEY_FLAG,
             detail: format!(
                 "{suspects} encrypted sub-file(s) have intact ciphertext (their recorded checksum \
-                 matches) but do not decrypt to a valid stream, and none does: wrong key?"
+                 matches) but do not decrypt to a valid stream, and none does: wrong key?{}",
+                compat_note(opts)
             ),
         });
     }
@@ -135,17 +136,36 @@ async fn check_data(
     Ok(())
 }
 
-fn cannot_check(e: CannotCheck) -> EngineError {
+/// The flag a log archive's data key is given with (LOG-CRYPT-5); `--crypter.*` is still
+/// accepted for it when `--log.crypter.*` is absent.
+pub(crate) const LOG_KEY_FLAG: &str = "--log.crypter.key";
+
+/// When the log data was tried with the snapshot's `--crypter.*` key (no `--log.crypter.*`).
+fn compat_note(opts: &VerifyOptions) -> &'static str {
+    if opts.log_cipher.is_none() && opts.cipher.is_encrypted() {
+        " (no --log.crypter.* was given, so the --crypter.* key was tried on the log data)"
+    } else {
+        ""
+    }
+}
+
+fn cannot_check(e: CannotCheck, opts: &VerifyOptions) -> EngineError {
     let detail = match e {
-        CannotCheck::NoKey(m) => {
-            format!("the archive's sub-files are encrypted ({m:?}); give --crypter.method and --crypter.key")
-        }
-        CannotCheck::OtherMethod { file, given } => {
-            format!("the sub-files are encrypted with {file:?}, the key given is for {given:?}")
-        }
+        CannotCheck::NoKey(m) => format!(
+            "the log backup's data sub-files are encrypted ({}); give --log.crypter.method {} and --log.crypter.key or --log.crypter.key-file",
+            m.flag_name(),
+            m.flag_name()
+        ),
+        CannotCheck::OtherMethod { file, given } => format!(
+            "the data sub-files are encrypted with {}, the key given is for {}{}",
+            file.flag_name(),
+            given.flag_name(),
+            compat_note(opts)
+        ),
+        CannotCheck::MasterKey => "the data sub-files' key is wrapped by a master key (BR --master-key, LOG-CRYPT-6); brkit can check only sub-files encrypted with a plain data key".to_string(),
     };
     EngineError::BadOption {
-        flag: "--crypter.key",
+        flag: LOG_KEY_FLAG,
         detail,
     }
 }
@@ -196,7 +216,7 @@ pub async fn verify_log(
     progress: &dyn VerifyProgress,
     report: &mut VerifyReport,
 ) -> Result<()> {
-    let start = check_root(root, &opts.cipher, report);
+    let start = check_root(root, opts.log_data_cipher(), report);
     let listing: BTreeMap<String, u64> = storage
         .list(DATA_ROOT)
         .await

@@ -12,7 +12,7 @@ use crate::format::crypto::{Cipher, CipherMethod};
 use crate::format::logfile::{
     events, key_ts, sub_file_range, DECOMPRESS_SLACK, MAX_SUB_FILE_LENGTH,
 };
-use crate::format::logmeta::{EventKind, LogCompression, LogSubFile};
+use crate::format::logmeta::{DataKeyMode, EventKind, LogCompression, LogSubFile};
 use crate::format::naming::snapshot::Cf;
 use std::io::Read;
 
@@ -31,6 +31,8 @@ pub(crate) struct SubFileOutcome {
 #[derive(Debug)]
 pub(crate) enum CannotCheck {
     NoKey(CipherMethod),
+    /// LOG-CRYPT-6: the data key is wrapped by a master key.
+    MasterKey,
     OtherMethod {
         file: CipherMethod,
         given: CipherMethod,
@@ -158,6 +160,9 @@ pub(crate) fn check_sub_file(
     let stored = match enc {
         None => stored,
         Some(e) => {
+            if matches!(e.mode, DataKeyMode::MasterKeyBased(_)) {
+                return Err(CannotCheck::MasterKey);
+            }
             if !cipher.is_encrypted() {
                 return Err(CannotCheck::NoKey(e.method));
             }

@@ -56,7 +56,11 @@ impl Level {
 #[derive(Clone)]
 pub struct VerifyOptions {
     pub level: Level,
+    /// The snapshot archive's key (`--crypter.*`); for a log archive also the data key when
+    /// `log_cipher` is not given (compatibility).
     pub cipher: Cipher,
+    /// A log archive's data key (`--log.crypter.*`, LOG-CRYPT-5).
+    pub log_cipher: Option<Cipher>,
     /// For a log archive: the snapshot whose backup ts starts the window to check.
     pub full_backup: Option<Arc<dyn Storage>>,
     /// Which data files to read at `file`/`kv` level (metadata is always read whole).
@@ -72,11 +76,17 @@ impl VerifyOptions {
         VerifyOptions {
             level,
             cipher: Cipher::plaintext(),
+            log_cipher: None,
             full_backup: None,
             subset: Subset::All,
             filter: None,
             concurrency: 4,
         }
+    }
+
+    /// The key of a log archive's data sub-files: `--log.crypter.*`, else `--crypter.*`.
+    pub fn log_data_cipher(&self) -> &Cipher {
+        self.log_cipher.as_ref().unwrap_or(&self.cipher)
     }
 }
 

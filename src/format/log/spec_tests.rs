@@ -1,6 +1,7 @@
 //! Checks every `example` block of format/log.md against the code (kinds `log-meta-name`,
 //! `log-data-name`, `log-event`, `log-checkpoint`, `log-safepoint`).
 
+use crate::format::crypto::{Cipher, CipherMethod};
 use crate::format::logfile::{decode_events, encode_event};
 use crate::format::logmeta::{decode_global_checkpoint, decode_truncate_safepoint};
 use crate::format::naming::log::{
@@ -154,6 +155,24 @@ fn log_md_examples_match_the_code() {
             "log-safepoint" => render(decode_truncate_safepoint(input.as_bytes()), |t| {
                 t.to_string()
             }),
+            // LOG-CRYPT-1: a sub-file's stored bytes under its key and IV (also checked as a
+            // plain CTR vector by tests/spec_rules.rs); its plaintext is a valid event stream.
+            "aes-ctr" => {
+                let mut it = input.split(' ');
+                let method = it
+                    .next()
+                    .and_then(CipherMethod::parse_flag)
+                    .expect("method");
+                let mut field = |name: &str| {
+                    let f = it.next().expect(name);
+                    bytes_arg(f.strip_prefix(name).expect(name))
+                };
+                let (key, iv, mut data) = (field("key="), field("iv="), field("plain="));
+                assert!(!decode_events(&data).unwrap().is_empty(), "{line}");
+                let c = Cipher::new(method, key).unwrap();
+                c.apply(&iv, &mut data).unwrap();
+                hex::encode(data)
+            }
             other => panic!("unknown example kind {other}"),
         };
         assert_eq!(got, want, "format/log.md example: {line}");
