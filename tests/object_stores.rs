@@ -60,7 +60,12 @@ fn brtool_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 /// Runs brtool, asserts success and that no secret of `urls` is in its output; stdout.
 fn brtool_ok(args: &[&str], urls: &[&str]) -> String {
     let (code, out, err) = brtool_env(args, &[]);
-    assert_eq!(code, 0, "brtool {}\nstdout: {out}\nstderr: {err}", shown(args));
+    assert_eq!(
+        code,
+        0,
+        "brtool {}\nstdout: {out}\nstderr: {err}",
+        shown(args)
+    );
     assert_no_secret(&[&out, &err], urls, args);
     out
 }
@@ -161,7 +166,10 @@ fn snapshot_round_trip(s: Server) {
     };
     let t = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let (src, dst) = (local(&dir.path().join("src")), local(&dir.path().join("dst")));
+    let (src, dst) = (
+        local(&dir.path().join("src")),
+        local(&dir.path().join("dst")),
+    );
     rt().block_on(async {
         let c = ClusterClient::connect(&src).await.unwrap();
         workload::load(&c, &spec("sbtest")).await.unwrap();

@@ -823,3 +823,22 @@ mod url_props {
         }
     }
 }
+
+#[test]
+fn store_url_4_redact_url_hides_secrets_of_urls_that_parse_or_not() {
+    use brkit::storage::url::redact_url;
+    let ok = "s3://b/p?endpoint=http://127.0.0.1:9000&access-key=AKSEC1&secret-access-key=SKSEC2";
+    assert_eq!(
+        redact_url(ok),
+        "s3://b/p?endpoint=http://127.0.0.1:9000&access-key=redacted&secret-access-key=redacted"
+    );
+    // idempotent: a redacted URL stays as it is
+    assert_eq!(redact_url(&redact_url(ok)), redact_url(ok));
+    // an unknown parameter makes the URL unparseable: the whole query goes
+    let bad = "s3://b/p?acces-key=AKSEC1&secret-access-key=SKSEC2";
+    assert_eq!(redact_url(bad), "s3://b/p?redacted");
+    assert_eq!(redact_url("s4://u:SKSEC2@h/p#SKSEC2"), "s4://h/p?redacted");
+    assert_eq!(redact_url("azure://c/p"), "azure://c/p");
+    // the environment is not consulted: nothing is added
+    assert!(!redact_url("azure://c/p?account-name=a").contains("account-key"));
+}

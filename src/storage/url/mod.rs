@@ -382,6 +382,32 @@ fn escape_query_value(v: &str) -> String {
     out
 }
 
+/// The form of a raw storage URL to show in any message or output (STORE-URL-4):
+/// [`StorageUrl::redacted`] when it parses (the environment is not consulted, so nothing is
+/// added), else the URL cut before its query and fragment, without user info, with
+/// `?redacted` standing for the query.
+pub fn redact_url(raw: &str) -> String {
+    if let Ok(u) = StorageUrl::parse_with_env(raw, &|_| None) {
+        return u.redacted();
+    }
+    let head = raw.split(['?', '#']).next().unwrap_or("");
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    if raw.contains(['?', '#']) {
+        format!("{head}?redacted")
+    } else {
+        head
+    }
+}
+
 /// Whether a (normalised) query parameter name holds a secret.
 pub fn is_secret_param(name: &str) -> bool {
     SECRET_PARAMS.contains(&name.to_ascii_lowercase().replace('_', "-").as_str())
