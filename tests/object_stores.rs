@@ -365,3 +365,311 @@ fn log_backup_merge_pitr_through_azure_azurite() {
 fn log_backup_merge_pitr_through_gcs_emulator() {
     log_round_trip(Server::Gcs);
 }
+
+// ---------------------------------------------------------------- credentials
+
+/// Distinctive secrets: moto accepts any key pair, so these reach a working server.
+const AK: &str = "AKIABRKITLEAKCHECK1";
+const SK: &str = "brkitSecretAccessKeyLeakCheck2";
+
+/// Writes a small sample snapshot archive (4 tables, both column families) to `url`.
+fn write_sample(url: &str) {
+    use brkit::archive::sst_writer::SstCompression;
+    use brkit::engine::sample::{write_sample_archive, SampleSpec};
+    use brkit::format::backupmeta::MetaVersion;
+    use brkit::format::crypto::Cipher;
+    let tmp = tempfile::tempdir().unwrap();
+    let backend = brkit::storage::url::StorageUrl::parse(url)
+        .unwrap()
+        .backend_name()
+        .to_string();
+    let spec = SampleSpec {
+        rows_per_table: 20,
+        compression: SstCompression::Zstd,
+        cipher: Cipher::plaintext(),
+        meta_version: MetaVersion::V2,
+        backend,
+        seed: 7,
+    };
+    rt().block_on(async {
+        let s = open_url(url).unwrap();
+        write_sample_archive(s.as_ref(), tmp.path(), &spec)
+            .await
+            .unwrap();
+    });
+}
+
+/// The S3 base URL with the test credentials replaced by [`AK`]/[`SK`].
+fn s3_with_distinct_keys(base: &str) -> String {
+    let (head, query) = base.split_once('?').unwrap_or((base, ""));
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| {
+            let k = kv.split('=').next().unwrap_or("");
+            !k.is_empty() && !brkit::storage::url::is_secret_param(k)
+        })
+        .collect();
+    format!(
+        "{head}?{}&access-key={AK}&secret-access-key={SK}",
+        kept.join("&")
+    )
+}
+
+#[test]
+fn store_url_4_secrets_in_the_url_reach_the_server_and_are_never_printed() {
+    let Some(base) = Server::S3.base_url("secrets in the URL") else {
+        return;
+    };
+    let t = Instant::now();
+    let url = with_prefix(
+        &s3_with_distinct_keys(&base),
+        &format!("secrets-{}", uuid::Uuid::new_v4().simple()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let src = local(&dir.path().join("src"));
+    rt().block_on(async {
+        let c = ClusterClient::connect(&src).await.unwrap();
+        workload::load(
+            &c,
+            &workload::WorkloadSpec {
+                db: "sbtest".into(),
+                tables: 1,
+                rows: 20,
+                seed: 3,
+            },
+        )
+        .await
+        .unwrap();
+        c.close().await;
+    });
+    let urls = [url.as_str()];
+    // human output (progress notes name the storage) and JSON
+    brtool_ok(&["backup", "full", "--pd", &src, "-s", &url], &urls);
+    let out = brtool_ok(&["inspect", "-s", &url], &urls);
+    assert!(out.contains("access-key=redacted"), "{out}");
+    let out = brtool_ok(&["inspect", "-s", &url, "--json"], &urls);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let shown = v["storage"].as_str().unwrap_or_default().to_string();
+    assert!(
+        shown.contains("secret-access-key=redacted") || !out.contains("secret-access-key"),
+        "{out}"
+    );
+    brtool_ok(&["verify", "-s", &url, "--level", "meta"], &urls);
+    brtool_ok(&["verify", "-s", &url, "--level", "meta", "--json"], &urls);
+    eprintln!("secrets in the URL: {:.1} s", t.elapsed().as_secs_f64());
+}
+
+#[test]
+fn store_url_4_a_wrong_key_or_an_unreachable_endpoint_fails_clearly_without_the_secret() {
+    let t = Instant::now();
+    // Unreachable endpoint (nothing listens on port 1), secrets in the URL: needs no server.
+    let url =
+        format!("s3://b/p?endpoint=http://127.0.0.1:1&access-key={AK}&secret-access-key={SK}");
+    for args in [
+        vec!["inspect", "-s", &url],
+        vec!["inspect", "-s", &url, "--json"],
+        vec!["verify", "-s", &url, "--json"],
+        vec!["log", "metadata", "-s", &url],
+    ] {
+        let (code, out, err) = brtool_env(&args, &[]);
+        assert_eq!(code, 2, "brtool {}: {out}{err}", shown(&args));
+        assert_no_secret(&[&out, &err], &[&url], &args);
+        assert!(
+            err.contains("127.0.0.1:1"),
+            "the error names the endpoint: {err}"
+        );
+    }
+    // A wrong account key: Azurite checks Shared Key signatures.
+    if let Some(base) = Server::Azure.base_url("wrong azure key") {
+        let good = with_prefix(
+            &base,
+            &format!("wrongkey-{}", uuid::Uuid::new_v4().simple()),
+        );
+        write_sample(&good);
+        let wrong_key = "YnJraXRXcm9uZ0tleUxlYWtDaGVja0JyS2l0V3JvbmdLZXk=";
+        let bad = servers::replace_param(&good, "account-key", wrong_key);
+        for args in [
+            vec!["inspect", "-s", &bad],
+            vec!["inspect", "-s", &bad, "--json"],
+            vec!["verify", "-s", &bad, "--level", "meta", "--json"],
+        ] {
+            let (code, out, err) = brtool_env(&args, &[]);
+            assert_eq!(code, 2, "brtool {}: {out}{err}", shown(&args));
+            assert_no_secret(&[&out, &err], &[&bad, &good], &args);
+            assert!(
+                err.contains("403") || err.to_lowercase().contains("permission"),
+                "the error says access was denied: {err}"
+            );
+        }
+        // the same key from the environment (URL without a key): also refused, also unseen
+        let no_key = servers::replace_param(&good, "account-key", "");
+        let args = ["inspect", "-s", no_key.as_str()];
+        let (code, out, err) = brtool_env(&args, &[("AZURE_STORAGE_KEY", wrong_key)]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(
+            !out.contains(wrong_key) && !err.contains(wrong_key),
+            "{err}"
+        );
+    }
+    eprintln!(
+        "wrong key / unreachable endpoint: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn credentials_from_brs_environment_variables() {
+    // Azure: AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY when the URL names neither (BR's
+    // azblob.go fallback).
+    if let Some(base) = Server::Azure.base_url("azure credentials from env") {
+        let t = Instant::now();
+        let url = with_prefix(&base, &format!("envcred-{}", uuid::Uuid::new_v4().simple()));
+        write_sample(&url);
+        let q = servers::query_of(&url);
+        let account = servers::param(q, "account-name").unwrap();
+        let key = servers::param(q, "account-key").unwrap();
+        let bare = servers::replace_param(
+            &servers::replace_param(&url, "account-key", ""),
+            "account-name",
+            "",
+        );
+        let args = ["inspect", "-s", bare.as_str(), "--json"];
+        let (code, out, err) = brtool_env(
+            &args,
+            &[
+                ("AZURE_STORAGE_ACCOUNT", &account),
+                ("AZURE_STORAGE_KEY", &key),
+                NO_METADATA[0],
+                NO_METADATA[1],
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("\"snapshot\""), "{out}");
+        assert!(!out.contains(&key) && !err.contains(&key));
+        eprintln!("azure env credentials: {:.1} s", t.elapsed().as_secs_f64());
+    }
+    // S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when the URL has no keys (the AWS SDK's
+    // default chain, which BR uses).
+    if let Some(base) = Server::S3.base_url("s3 credentials from env") {
+        let url = with_prefix(&base, &format!("envcred-{}", uuid::Uuid::new_v4().simple()));
+        write_sample(&url);
+        let bare = servers::replace_param(
+            &servers::replace_param(&url, "access-key", ""),
+            "secret-access-key",
+            "",
+        );
+        let args = ["inspect", "-s", bare.as_str()];
+        let (code, out, err) = brtool_env(
+            &args,
+            &[
+                ("AWS_ACCESS_KEY_ID", AK),
+                ("AWS_SECRET_ACCESS_KEY", SK),
+                NO_METADATA[0],
+                NO_METADATA[1],
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(!out.contains(SK) && !err.contains(SK) && !out.contains(AK));
+    }
+}
+
+/// A `brtool cluster start` server process, killed on drop.
+struct ClusterProcess(std::process::Child);
+impl Drop for ClusterProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Keeps every credential chain away from cloud metadata services (tests talk to loopback
+/// only): a regression that lost the credentials fails fast instead.
+const NO_METADATA: [(&str, &str); 2] = [
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AZURE_IMDS_ENDPOINT", "http://127.0.0.1:1/"),
+];
+
+#[test]
+fn credentials_from_the_environment_reach_a_cluster_in_another_process() {
+    let (Some(az), Some(s3)) = (
+        Server::Azure.base_url("env credentials to a cluster process"),
+        Server::S3.base_url("env credentials to a cluster process"),
+    ) else {
+        return;
+    };
+    let t = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("c");
+    // The server process has no credentials in its environment.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brtool"));
+    cmd.args(["cluster", "start", "--dir", d.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for k in [
+        "AZURE_STORAGE_ACCOUNT",
+        "AZURE_STORAGE_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(NO_METADATA);
+    let _server = ClusterProcess(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !d.join("cluster.addr").exists() {
+        assert!(Instant::now() < deadline, "cluster server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pd = local(&d);
+    brtool_ok(
+        &[
+            "workload", "load", "--pd", &pd, "--tables", "1", "--rows", "20",
+        ],
+        &[],
+    );
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    // Azure: account and key only in the CLI's environment.
+    let url = with_prefix(&az, &format!("envcluster-{id}"));
+    let q = servers::query_of(&url);
+    let (account, key) = (
+        servers::param(q, "account-name").unwrap(),
+        servers::param(q, "account-key").unwrap(),
+    );
+    let bare = servers::replace_param(
+        &servers::replace_param(&url, "account-key", ""),
+        "account-name",
+        "",
+    );
+    let mut env = vec![
+        ("AZURE_STORAGE_ACCOUNT", account.as_str()),
+        ("AZURE_STORAGE_KEY", key.as_str()),
+    ];
+    env.extend(NO_METADATA);
+    for args in [
+        vec!["backup", "full", "--pd", &pd, "-s", &bare],
+        vec!["verify", "-s", &bare, "--level", "meta"],
+    ] {
+        let (code, out, err) = brtool_env(&args, &env);
+        assert_eq!(code, 0, "brtool {}: {out}{err}", shown(&args));
+        assert!(!out.contains(&key) && !err.contains(&key));
+    }
+    // S3: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY only in the CLI's environment.
+    let url = with_prefix(&s3, &format!("envcluster-{id}"));
+    let bare = servers::replace_param(
+        &servers::replace_param(&url, "access-key", ""),
+        "secret-access-key",
+        "",
+    );
+    let mut env = vec![("AWS_ACCESS_KEY_ID", AK), ("AWS_SECRET_ACCESS_KEY", SK)];
+    env.extend(NO_METADATA);
+    let args = ["backup", "full", "--pd", &pd, "-s", &bare];
+    let (code, out, err) = brtool_env(&args, &env);
+    assert_eq!(code, 0, "brtool {}: {out}{err}", shown(&args));
+    assert!(!out.contains(SK) && !err.contains(SK));
+    brtool_ok(&["cluster", "stop", "--pd", &pd], &[]);
+    eprintln!(
+        "env credentials to a cluster process: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}

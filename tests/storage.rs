@@ -842,3 +842,30 @@ fn store_url_4_redact_url_hides_secrets_of_urls_that_parse_or_not() {
     // the environment is not consulted: nothing is added
     assert!(!redact_url("azure://c/p?account-name=a").contains("account-key"));
 }
+
+#[test]
+fn store_url_4_expose_full_reparses_to_the_same_url_and_env_credentials_fill_s3() {
+    let raw = "s3://b/p?endpoint=http://h:9&access-key=A%2Bk&secret-access-key=s/x=y+z&region=r";
+    let u = parse(raw).unwrap();
+    let full = u.expose_full();
+    assert_eq!(parse(&full).unwrap(), u, "{full}");
+    assert!(!u.redacted().contains("s/x"), "{}", u.redacted());
+    let az = "azure://c/p?account-name=a&account-key=Zm9vK2Jhci9iYXo9&endpoint=http://h:1/a";
+    let u = parse(az).unwrap();
+    assert_eq!(parse(&u.expose_full()).unwrap(), u);
+    // S3 credentials from the AWS environment, only when the URL names none.
+    let env = |k: &str| match k {
+        "AWS_ACCESS_KEY_ID" => Some("ENVAK".to_string()),
+        "AWS_SECRET_ACCESS_KEY" => Some("ENVSK".to_string()),
+        _ => None,
+    };
+    let mut u = parse("s3://b/p").unwrap();
+    assert!(u.fill_env_credentials(&env));
+    assert!(u.expose_full().contains("access-key=ENVAK"));
+    assert!(u.expose_full().contains("secret-access-key=ENVSK"));
+    assert!(!u.redacted().contains("ENV"));
+    let mut u = parse(raw).unwrap();
+    assert!(!u.fill_env_credentials(&env), "the URL's keys win");
+    let mut u = parse("gcs://b/p").unwrap();
+    assert!(!u.fill_env_credentials(&env));
+}

@@ -87,7 +87,8 @@ impl OpendalStorage {
         // need; idempotent, and the first installed transport wins.
         opendal::install_default();
         let redacted = url.redacted();
-        let secrets = url.secrets();
+        let mut secrets = url.secrets();
+        secrets.extend(env_secrets(url));
         let fail = |e: opendal::Error| {
             let mut err = StorageError::from(e).with_url(&redacted);
             scrub(&mut err, &secrets);
@@ -301,6 +302,25 @@ impl OpendalStorage {
         }
         w.await.map(|_| ()).map_err(|e| self.err(e, name))
     }
+}
+
+/// Secrets a backend may load from the environment by itself (opendal's credential chains),
+/// so that they are scrubbed from its errors too (STORE-URL-4).
+fn env_secrets(url: &StorageUrl) -> Vec<String> {
+    let vars: &[&str] = match url {
+        StorageUrl::S3(_) => &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
+        StorageUrl::Azure(_) => &[
+            "AZURE_STORAGE_KEY",
+            "AZURE_STORAGE_SAS_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "AZBLOB_ACCOUNT_KEY",
+        ],
+        _ => &[],
+    };
+    vars.iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .filter(|s| s.len() >= 4)
+        .collect()
 }
 
 /// Removes every known secret value from an error's text (STORE-URL-4).

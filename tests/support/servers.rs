@@ -87,3 +87,31 @@ pub fn secrets_of(url: &str) -> Vec<String> {
         .map(|(_, v)| v.to_string())
         .collect()
 }
+
+/// The (percent-decoded only for `+`-free values) value of parameter `key` in a query string.
+pub fn param(query: &str, key: &str) -> Option<String> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `url` with parameter `key` set to `value`, or removed when `value` is empty.
+pub fn replace_param(url: &str, key: &str, value: &str) -> String {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept: Vec<String> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && kv.split('=').next() != Some(key))
+        .map(str::to_string)
+        .collect();
+    if !value.is_empty() {
+        kept.push(format!("{key}={value}"));
+    }
+    if kept.is_empty() {
+        head.to_string()
+    } else {
+        format!("{head}?{}", kept.join("&"))
+    }
+}
