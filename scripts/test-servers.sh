@@ -206,6 +206,9 @@ write_env() {
   pid_alive s3 && echo "export BRKIT_TEST_S3_URL='$(url_s3)'" >>"$f"
   pid_alive azure && echo "export BRKIT_TEST_AZURE_URL='$(url_azure)'" >>"$f"
   pid_alive gcs && echo "export BRKIT_TEST_GCS_URL='$(url_gcs)'" >>"$f"
+  # Tests talk to loopback only: credential chains never ask a cloud metadata service.
+  echo "export AWS_EC2_METADATA_DISABLED=true" >>"$f"
+  echo "export AZURE_IMDS_ENDPOINT=http://127.0.0.1:1/" >>"$f"
   return 0
 }
 
