@@ -27,9 +27,9 @@ BUCKET=brkit-test
 # Azurite's well-known development account and its published key (not a secret).
 AZ_ACCOUNT=devstoreaccount1
 AZ_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-# moto accepts any key pair; these are the values its documentation uses.
-S3_KEY=testing
-S3_SECRET=testing
+# moto accepts any key pair; distinctive values, so a test can tell they were never printed.
+S3_KEY=BRKITTESTACCESSKEY
+S3_SECRET=brkitTestSecretAccessKey
 # Bounded waits: 120 x 0.5 s for a server to answer.
 WAIT_STEPS=120
 VENV=$CACHE/venv
