@@ -1,12 +1,7 @@
-//! Storage conformance suite (format/storage.md STORE-*): one set of cases run against every
-//! backend (fs in a tempdir, memory, and s3/azure/gcs when `BRKIT_TEST_{S3,AZURE,GCS}_URL`
-//! names a running server), plus BR URL parsing, retry and fault-injection tests.
-//!
-//! Local servers that pass the suite (see reference/tooling-notes.md; bucket/container
-//! `brkit-test` created beforehand):
-//! - moto: `BRKIT_TEST_S3_URL='s3://brkit-test/conf?endpoint=http://127.0.0.1:9000&access-key=testing&secret-access-key=testing'`
-//! - Azurite: `BRKIT_TEST_AZURE_URL='azure://brkit-test/conf?account-name=devstoreaccount1&account-key=<published key>&endpoint=http://127.0.0.1:10000/devstoreaccount1'`
-//! - gcp-storage-emulator: `BRKIT_TEST_GCS_URL='gcs://brkit-test/conf?endpoint=http://127.0.0.1:4443'`
+//! Storage tests over the local backends: the conformance suite (tests/support/conformance.rs,
+//! format/storage.md STORE-*) against fs in a tempdir and memory, plus BR URL parsing, retry
+//! and fault-injection tests. The same suite against real S3, Azure Blob and GCS servers is in
+//! tests/object_stores.rs.
 
 use std::sync::Arc;
 
@@ -18,179 +13,9 @@ use bytes::Bytes;
 
 // ---------------------------------------------------------------- conformance suite
 
-/// Runs every STORE-* case against `s`. Object names are below `base` (which must be empty or
-/// end in `/`) so runs against shared servers do not collide.
-async fn conformance(s: Arc<dyn Storage>, base: &str) {
-    let n = |x: &str| format!("{base}{x}");
-
-    // STORE-2 write/read, overwrite.
-    s.write(&n("a/one"), Bytes::from_static(b"hello"))
-        .await
-        .unwrap();
-    assert_eq!(&s.read(&n("a/one")).await.unwrap()[..], b"hello");
-    s.write(&n("a/one"), Bytes::from_static(b"world!"))
-        .await
-        .unwrap();
-    assert_eq!(&s.read(&n("a/one")).await.unwrap()[..], b"world!");
-    // Empty objects exist and have size 0.
-    s.write(&n("empty"), Bytes::new()).await.unwrap();
-    assert_eq!(s.stat(&n("empty")).await.unwrap().size, 0);
-    assert!(s.read(&n("empty")).await.unwrap().is_empty());
-
-    // STORE-4 read_range: middle, up to the end, past the end, empty ranges.
-    s.write(&n("r"), Bytes::from_static(b"0123456789"))
-        .await
-        .unwrap();
-    assert_eq!(&s.read_range(&n("r"), 3, 4).await.unwrap()[..], b"3456");
-    assert_eq!(&s.read_range(&n("r"), 7, 3).await.unwrap()[..], b"789");
-    assert_eq!(
-        &s.read_range(&n("r"), 0, 10).await.unwrap()[..],
-        b"0123456789"
-    );
-    let e = s.read_range(&n("r"), 8, 5).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
-    let e = s.read_range(&n("r"), 20, 1).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
-    let e = s.read_range(&n("r"), u64::MAX, 2).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
-    assert!(s.read_range(&n("r"), 10, 0).await.unwrap().is_empty());
-    let e = s.read_range(&n("r"), 11, 0).await.unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::Truncated, "{e}");
-
-    // stat.
-    let m = s.stat(&n("r")).await.unwrap();
-    assert_eq!((m.name.as_str(), m.size), (n("r").as_str(), 10));
-
-    // STORE-7 NotFound kinds, never temporary.
-    for e in [
-        s.read(&n("missing")).await.unwrap_err(),
-        s.stat(&n("missing")).await.unwrap_err(),
-        s.read_range(&n("missing"), 0, 1).await.unwrap_err(),
-    ] {
-        assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
-        assert!(!e.is_temporary());
-    }
-    // STORE-7/STORE-11: a "directory" is not an object, and nothing lies below an object.
-    for e in [
-        s.stat(&n("a")).await.unwrap_err(),
-        s.read(&n("a")).await.unwrap_err(),
-        s.read_range(&n("a"), 0, 1).await.unwrap_err(),
-        s.read(&n("a/one/x")).await.unwrap_err(),
-        s.stat(&n("a/one/x")).await.unwrap_err(),
-    ] {
-        assert_eq!(e.kind, StorageErrorKind::NotFound, "{e}");
-    }
-    assert!(s.list(&n("a/one/")).await.unwrap().is_empty());
-    s.delete(&n("a/one/x")).await.unwrap();
-
-    // STORE-5 list: recursive, sorted, objects only, prefix may end mid-name.
-    for x in ["l/b", "l/a/2", "l/a/1", "l/c.meta", "l/c.meta.2", "lx"] {
-        s.write(&n(x), Bytes::from(x.to_string())).await.unwrap();
-    }
-    let names = |v: Vec<brkit::storage::ObjectMeta>| -> Vec<String> {
-        v.into_iter().map(|m| m.name).collect()
-    };
-    assert_eq!(
-        names(s.list(&n("l/")).await.unwrap()),
-        ["l/a/1", "l/a/2", "l/b", "l/c.meta", "l/c.meta.2"].map(n)
-    );
-    assert_eq!(
-        names(s.list(&n("l/c.meta")).await.unwrap()),
-        ["l/c.meta", "l/c.meta.2"].map(n)
-    );
-    assert_eq!(
-        names(s.list(&n("l")).await.unwrap()),
-        ["l/a/1", "l/a/2", "l/b", "l/c.meta", "l/c.meta.2", "lx"].map(n)
-    );
-    let all = s.list(base).await.unwrap();
-    assert!(all.windows(2).all(|w| w[0].name < w[1].name), "sorted");
-    let sizes: Vec<u64> = s
-        .list(&n("l/a/"))
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.size)
-        .collect();
-    assert_eq!(sizes, [5, 5]);
-    assert!(s.list(&n("nothing-here/")).await.unwrap().is_empty());
-
-    // STORE-8 delete, missing ok.
-    s.delete(&n("l/b")).await.unwrap();
-    s.delete(&n("l/b")).await.unwrap();
-    s.delete(&n("never-existed")).await.unwrap();
-    assert_eq!(
-        s.stat(&n("l/b")).await.unwrap_err().kind,
-        StorageErrorKind::NotFound
-    );
-
-    // STORE-6 write_if_absent twice ⇒ AlreadyExists, first content kept.
-    s.write_if_absent(&n("lock"), Bytes::from_static(b"first"))
-        .await
-        .unwrap();
-    let e = s
-        .write_if_absent(&n("lock"), Bytes::from_static(b"second"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}");
-    assert_eq!(&s.read(&n("lock")).await.unwrap()[..], b"first");
-
-    // STORE-6 racing creators: exactly one wins where the backend promises atomic create.
-    let mut tasks = Vec::new();
-    for i in 0..6u8 {
-        let (s, name) = (s.clone(), n("race"));
-        tasks.push(tokio::spawn(async move {
-            s.write_if_absent(&name, Bytes::from(vec![i; 64])).await
-        }));
-    }
-    let mut wins = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(()) => wins += 1,
-            Err(e) => assert_eq!(e.kind, StorageErrorKind::AlreadyExists, "{e}"),
-        }
-    }
-    if s.capabilities().atomic_create {
-        assert_eq!(wins, 1, "atomic_create promised one winner");
-    } else {
-        assert!(wins >= 1);
-        eprintln!(
-            "note: {} does not promise atomic create; {wins} racers won",
-            s.display_url()
-        );
-    }
-
-    // STORE-1 hostile names rejected before touching the backend.
-    for bad in ["", "/abs", "../x", "a/../b", "a//b", "a/./b", "a\0b", "a/"] {
-        let e = s.write(bad, Bytes::from_static(b"x")).await.unwrap_err();
-        assert_eq!(e.kind, StorageErrorKind::BadName, "{bad:?}: {e}");
-        let e = s.read(bad).await.unwrap_err();
-        assert_eq!(e.kind, StorageErrorKind::BadName, "{bad:?}: {e}");
-    }
-    assert_eq!(
-        s.list("/abs").await.unwrap_err().kind,
-        StorageErrorKind::BadName
-    );
-    assert_eq!(
-        s.list("../").await.unwrap_err().kind,
-        StorageErrorKind::BadName
-    );
-
-    // Large object (9 MiB: above multipart thresholds), whole and ranged reads.
-    let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    s.write(&n("big"), Bytes::from(big.clone())).await.unwrap();
-    assert_eq!(s.stat(&n("big")).await.unwrap().size, big.len() as u64);
-    let got = s.read(&n("big")).await.unwrap();
-    assert!(got[..] == big[..], "9 MiB object round trip");
-    let off = 8 * 1024 * 1024 + 17;
-    let r = s.read_range(&n("big"), off as u64, 1000).await.unwrap();
-    assert_eq!(&r[..], &big[off..off + 1000]);
-
-    // Clean up what we wrote (servers may be shared).
-    for m in s.list(base).await.unwrap() {
-        s.delete(&m.name).await.unwrap();
-    }
-    assert!(s.list(base).await.unwrap().is_empty());
-}
+#[path = "support/conformance.rs"]
+mod conformance;
+use conformance::conformance;
 
 #[tokio::test]
 async fn store_conformance_fs() {
@@ -242,34 +67,6 @@ async fn memory_urls_with_one_name_share_data() {
         c.read("x").await.unwrap_err().kind,
         StorageErrorKind::NotFound
     );
-}
-
-async fn remote(var: &str) {
-    let Ok(url) = std::env::var(var) else {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: {var} is not set; the conformance suite did NOT run against \
-             this backend !!!!!!!!\n"
-        );
-        return;
-    };
-    let s = open_url(&url).unwrap_or_else(|e| panic!("{var}: {e}"));
-    let base = format!("brkit-conformance-{}/", uuid::Uuid::new_v4().simple());
-    conformance(s, &base).await;
-}
-
-#[tokio::test]
-async fn store_conformance_s3_when_configured() {
-    remote("BRKIT_TEST_S3_URL").await;
-}
-
-#[tokio::test]
-async fn store_conformance_azure_when_configured() {
-    remote("BRKIT_TEST_AZURE_URL").await;
-}
-
-#[tokio::test]
-async fn store_conformance_gcs_when_configured() {
-    remote("BRKIT_TEST_GCS_URL").await;
 }
 
 #[tokio::test]
@@ -1025,4 +822,50 @@ mod url_props {
             prop_assert_eq!(b.access_key.as_ref().unwrap().expose(), "redacted");
         }
     }
+}
+
+#[test]
+fn store_url_4_redact_url_hides_secrets_of_urls_that_parse_or_not() {
+    use brkit::storage::url::redact_url;
+    let ok = "s3://b/p?endpoint=http://127.0.0.1:9000&access-key=AKSEC1&secret-access-key=SKSEC2";
+    assert_eq!(
+        redact_url(ok),
+        "s3://b/p?endpoint=http://127.0.0.1:9000&access-key=redacted&secret-access-key=redacted"
+    );
+    // idempotent: a redacted URL stays as it is
+    assert_eq!(redact_url(&redact_url(ok)), redact_url(ok));
+    // an unknown parameter makes the URL unparseable: the whole query goes
+    let bad = "s3://b/p?acces-key=AKSEC1&secret-access-key=SKSEC2";
+    assert_eq!(redact_url(bad), "s3://b/p?redacted");
+    assert_eq!(redact_url("s4://u:SKSEC2@h/p#SKSEC2"), "s4://h/p?redacted");
+    assert_eq!(redact_url("azure://c/p"), "azure://c/p");
+    // the environment is not consulted: nothing is added
+    assert!(!redact_url("azure://c/p?account-name=a").contains("account-key"));
+}
+
+#[test]
+fn store_url_4_expose_full_reparses_to_the_same_url_and_env_credentials_fill_s3() {
+    let raw = "s3://b/p?endpoint=http://h:9&access-key=A%2Bk&secret-access-key=s/x=y+z&region=r";
+    let u = parse(raw).unwrap();
+    let full = u.expose_full();
+    assert_eq!(parse(&full).unwrap(), u, "{full}");
+    assert!(!u.redacted().contains("s/x"), "{}", u.redacted());
+    let az = "azure://c/p?account-name=a&account-key=Zm9vK2Jhci9iYXo9&endpoint=http://h:1/a";
+    let u = parse(az).unwrap();
+    assert_eq!(parse(&u.expose_full()).unwrap(), u);
+    // S3 credentials from the AWS environment, only when the URL names none.
+    let env = |k: &str| match k {
+        "AWS_ACCESS_KEY_ID" => Some("ENVAK".to_string()),
+        "AWS_SECRET_ACCESS_KEY" => Some("ENVSK".to_string()),
+        _ => None,
+    };
+    let mut u = parse("s3://b/p").unwrap();
+    assert!(u.fill_env_credentials(&env));
+    assert!(u.expose_full().contains("access-key=ENVAK"));
+    assert!(u.expose_full().contains("secret-access-key=ENVSK"));
+    assert!(!u.redacted().contains("ENV"));
+    let mut u = parse(raw).unwrap();
+    assert!(!u.fill_env_credentials(&env), "the URL's keys win");
+    let mut u = parse("gcs://b/p").unwrap();
+    assert!(!u.fill_env_credentials(&env));
 }

@@ -130,7 +130,7 @@ pub fn task_json(t: &TaskInfo, r: &GetTasksResponse) -> serde_json::Value {
     json!({
         "task": t.name,
         "state": t.state,
-        "storage": t.storage_url,
+        "storage": crate::storage::url::redact_url(&t.storage_url),
         "start_ts": t.start_ts,
         "checkpoint_ts": t.checkpoint_ts,
         "checkpoint_time": display_utc(t.checkpoint_ts),
@@ -159,7 +159,10 @@ fn print_task(t: &TaskInfo, r: &GetTasksResponse) {
     let now = r.current_ts;
     println!("task:        {}", t.name);
     println!("state:       {}", t.state);
-    println!("storage:     {}", t.storage_url);
+    println!(
+        "storage:     {}",
+        crate::storage::url::redact_url(&t.storage_url)
+    );
     println!("encryption:  {}", encryption(t));
     println!("start:       {} ({})", t.start_ts, display_utc(t.start_ts));
     println!(
@@ -206,7 +209,7 @@ pub fn run_task(cmd: LogTaskCommand) -> Outcome {
                     t.name,
                     t.start_ts,
                     display_utc(t.start_ts),
-                    t.storage_url,
+                    crate::storage::url::redact_url(&t.storage_url),
                     match encryption(&t) {
                         "plaintext" => "not encrypted".to_string(),
                         m => format!("encrypted with {m}"),

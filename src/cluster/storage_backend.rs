@@ -11,10 +11,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Wraps a storage URL for a request.
+/// Credentials that come from this process's environment (BR's `AZURE_STORAGE_*`, the AWS
+/// SDK's `AWS_*`) are written into the URL sent, as BR sends them to TiKV: a store in another
+/// process may not have the same environment.
 pub fn to_backend(url: &str) -> Result<StorageBackend, StorageError> {
-    let parsed = StorageUrl::parse(url)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let mut parsed = StorageUrl::parse(url)?;
+    parsed.fill_env_credentials(&env);
+    let sent = if parsed == StorageUrl::parse_with_env(url, &|_| None)? {
+        url.to_string()
+    } else {
+        parsed.expose_full()
+    };
     let mut attrs = HashMap::new();
-    attrs.insert("url".to_string(), url.to_string());
+    attrs.insert("url".to_string(), sent);
     Ok(StorageBackend {
         backend: Some(Backend::CloudDynamic(CloudDynamic {
             bucket: None,

@@ -189,7 +189,20 @@ impl From<opendal::Error> for StorageError {
         // but not the credentials it was configured with; the backend additionally scrubs any
         // secret value it knows from the text (STORE-URL-4).
         let temporary = err.is_temporary();
-        Self::new(kind, err.to_string()).with_temporary(temporary)
+        let mut detail = err.to_string();
+        // opendal shows its direct source only; the deeper causes say what went wrong on the
+        // wire (e.g. "Connection refused" under "error sending request").
+        let mut cause = std::error::Error::source(&err).and_then(|s| s.source());
+        for _ in 0..8 {
+            let Some(c) = cause else { break };
+            let text = c.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            cause = c.source();
+        }
+        Self::new(kind, detail).with_temporary(temporary)
     }
 }
 

@@ -18,8 +18,9 @@
 //! - errors say whether a retry can help ([`StorageError::is_temporary`]) [STORE-ERR-1] and
 //!   never contain credentials [STORE-URL-4].
 //!
-//! Entry points: [`open_url`] / [`open`] (BR storage URL → `Arc<dyn Storage>`),
-//! [`open_with_retry`] (the same behind [`retry::RetryStorage`]), [`blocking::block_on`] for
+//! Entry points: [`open_url`] / [`open`] (BR storage URL → `Arc<dyn Storage>`; object
+//! stores come behind [`retry::RetryStorage`] with the default policy),
+//! [`open_with_retry`] (any backend behind a retry layer with a given policy), [`blocking::block_on`] for
 //! synchronous callers, [`local_map`] for mmap of local objects, [`fault`] for tests.
 
 pub mod blocking;

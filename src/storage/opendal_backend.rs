@@ -22,12 +22,24 @@ use super::{check_name, check_prefix, Capabilities, ObjectMeta, Result, Storage}
 /// Content type sent on object stores that want one (GCS emulators refuse writes without).
 const CONTENT_TYPE: &str = "application/octet-stream";
 
-/// Opens the storage a URL names. `noop://` gives a [`NoopStorage`]; every other scheme an
-/// [`OpendalStorage`].
+/// Opens the storage a URL names. `noop://` gives a [`NoopStorage`]; `local://` and
+/// `memory://` an [`OpendalStorage`]; the object stores (s3, azure, gcs) an [`OpendalStorage`]
+/// behind a [`RetryStorage`] with the default [`RetryPolicy`] (STORE-ERR-1): over a network,
+/// a refused connection, a timeout or a 503 is routine, and every caller (the CLI, the
+/// cluster's stores) gets the retries.
 pub fn open(url: &StorageUrl) -> Result<Arc<dyn Storage>> {
+    open_with_policy(url, RetryPolicy::default())
+}
+
+fn open_with_policy(url: &StorageUrl, policy: RetryPolicy) -> Result<Arc<dyn Storage>> {
     match url {
         StorageUrl::Noop => Ok(Arc::new(NoopStorage)),
-        _ => Ok(Arc::new(OpendalStorage::new(url)?)),
+        StorageUrl::Local { .. } | StorageUrl::Memory { .. } => {
+            Ok(Arc::new(OpendalStorage::new(url)?))
+        }
+        StorageUrl::S3(_) | StorageUrl::Azure(_) | StorageUrl::Gcs(_) => Ok(Arc::new(
+            RetryStorage::new(Arc::new(OpendalStorage::new(url)?), policy),
+        )),
     }
 }
 
@@ -36,10 +48,16 @@ pub fn open_url(raw: &str) -> Result<Arc<dyn Storage>> {
     open(&StorageUrl::parse(raw)?)
 }
 
-/// Parses and opens a BR storage URL behind a [`RetryStorage`] with `policy` (what CLIs use).
+/// Parses and opens a BR storage URL behind a [`RetryStorage`] with `policy`, whatever the
+/// backend (object stores get this one layer, not two).
 pub fn open_with_retry(raw: &str, policy: RetryPolicy) -> Result<Arc<dyn Storage>> {
-    let inner = open_url(raw)?;
-    Ok(Arc::new(RetryStorage::new(inner, policy)))
+    let url = StorageUrl::parse(raw)?;
+    match url {
+        StorageUrl::S3(_) | StorageUrl::Azure(_) | StorageUrl::Gcs(_) => {
+            open_with_policy(&url, policy)
+        }
+        _ => Ok(Arc::new(RetryStorage::new(open(&url)?, policy))),
+    }
 }
 
 /// A storage over one opendal operator.
@@ -87,7 +105,8 @@ impl OpendalStorage {
         // need; idempotent, and the first installed transport wins.
         opendal::install_default();
         let redacted = url.redacted();
-        let secrets = url.secrets();
+        let mut secrets = url.secrets();
+        secrets.extend(env_secrets(url));
         let fail = |e: opendal::Error| {
             let mut err = StorageError::from(e).with_url(&redacted);
             scrub(&mut err, &secrets);
@@ -301,6 +320,25 @@ impl OpendalStorage {
         }
         w.await.map(|_| ()).map_err(|e| self.err(e, name))
     }
+}
+
+/// Secrets a backend may load from the environment by itself (opendal's credential chains),
+/// so that they are scrubbed from its errors too (STORE-URL-4).
+fn env_secrets(url: &StorageUrl) -> Vec<String> {
+    let vars: &[&str] = match url {
+        StorageUrl::S3(_) => &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"],
+        StorageUrl::Azure(_) => &[
+            "AZURE_STORAGE_KEY",
+            "AZURE_STORAGE_SAS_TOKEN",
+            "AZURE_CLIENT_SECRET",
+            "AZBLOB_ACCOUNT_KEY",
+        ],
+        _ => &[],
+    };
+    vars.iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .filter(|s| s.len() >= 4)
+        .collect()
 }
 
 /// Removes every known secret value from an error's text (STORE-URL-4).

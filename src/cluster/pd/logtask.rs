@@ -137,7 +137,7 @@ pub(super) fn register(
             "log backup task {:?} ({}, storage {}) is already registered; brkit runs one task at a time: stop it first with `brtool log stop --task-name {}`",
             t.name,
             t.state.as_str(),
-            t.storage_url,
+            crate::storage::url::redact_url(&t.storage_url),
             t.name
         )));
     }

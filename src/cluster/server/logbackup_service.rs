@@ -31,7 +31,8 @@ pub struct LogBackupService {
 pub fn task_info(t: &LogTask) -> pb::TaskInfo {
     pb::TaskInfo {
         name: t.name.clone(),
-        storage_url: t.storage_url.clone(),
+        // STORE-URL-4: answers show the storage redacted; the stores read the URL from PD.
+        storage_url: crate::storage::url::redact_url(&t.storage_url),
         start_ts: t.start_ts,
         checkpoint_ts: t.checkpoint_ts,
         state: t.state.as_str().into(),
@@ -82,7 +83,7 @@ impl LogBackupService {
                 "log backup task {:?} ({}, storage {}) is already registered; brkit runs one task at a time: stop it first with `brtool log stop --task-name {}`",
                 t.name,
                 t.state.as_str(),
-                t.storage_url,
+                crate::storage::url::redact_url(&t.storage_url),
                 t.name
             )));
         }

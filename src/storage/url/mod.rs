@@ -215,6 +215,47 @@ impl StorageUrl {
 
     /// The URL in canonical form with every secret replaced by `redacted` (STORE-URL-4).
     pub fn redacted(&self) -> String {
+        self.render(false)
+    }
+
+    /// The URL in canonical form with the secrets in clear: only for handing the storage to
+    /// a store process (as BR sends credentials to TiKV), never for a message. Parses back to
+    /// `self`.
+    pub fn expose_full(&self) -> String {
+        self.render(true)
+    }
+
+    /// Adds the S3 credentials the URL leaves out from BR's environment (the AWS SDK's
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as BR does before
+    /// it sends a backend to TiKV. Azure's `AZURE_STORAGE_*` are taken at parse time.
+    /// Returns whether anything was added.
+    pub fn fill_env_credentials(&mut self, env: &dyn Fn(&str) -> Option<String>) -> bool {
+        let Self::S3(s) = self else {
+            return false;
+        };
+        if s.access_key.is_some() || s.profile.is_some() || s.role_arn.is_some() {
+            return false;
+        }
+        let get = |k: &str| env(k).filter(|v| !v.is_empty()).map(Secret);
+        let (Some(ak), Some(sk)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
+            return false;
+        };
+        s.access_key = Some(ak);
+        s.secret_access_key = Some(sk);
+        if s.session_token.is_none() {
+            s.session_token = get("AWS_SESSION_TOKEN");
+        }
+        true
+    }
+
+    fn render(&self, show_secrets: bool) -> String {
+        let secret = |q: &mut Vec<(&'static str, String)>, k: &'static str, v: &Option<Secret>| {
+            debug_assert!(SECRET_PARAMS.contains(&k));
+            if let Some(v) = v {
+                let shown = if show_secrets { v.expose() } else { "redacted" };
+                q.push((k, shown.to_string()));
+            }
+        };
         let mut q: Vec<(&str, String)> = Vec::new();
         let base = match self {
             Self::Local { path } => format!("local://{}", path.display()),
@@ -355,13 +396,6 @@ fn opt(q: &mut Vec<(&'static str, String)>, k: &'static str, v: &Option<String>)
     }
 }
 
-fn secret(q: &mut Vec<(&'static str, String)>, k: &'static str, v: &Option<Secret>) {
-    debug_assert!(SECRET_PARAMS.contains(&k));
-    if v.is_some() {
-        q.push((k, "redacted".to_string()));
-    }
-}
-
 fn join_base(scheme: &str, bucket: &str, prefix: &str) -> String {
     if prefix.is_empty() {
         format!("{scheme}://{bucket}")
@@ -380,6 +414,32 @@ fn escape_query_value(v: &str) -> String {
         }
     }
     out
+}
+
+/// The form of a raw storage URL to show in any message or output (STORE-URL-4):
+/// [`StorageUrl::redacted`] when it parses (the environment is not consulted, so nothing is
+/// added), else the URL cut before its query and fragment, without user info, with
+/// `?redacted` standing for the query.
+pub fn redact_url(raw: &str) -> String {
+    if let Ok(u) = StorageUrl::parse_with_env(raw, &|_| None) {
+        return u.redacted();
+    }
+    let head = raw.split(['?', '#']).next().unwrap_or("");
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    if raw.contains(['?', '#']) {
+        format!("{head}?redacted")
+    } else {
+        head
+    }
 }
 
 /// Whether a (normalised) query parameter name holds a secret.
