@@ -113,6 +113,10 @@ pub struct MountArgs {
     /// Threads serving requests.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: u16,
+    /// Append logs to this file (the background process has no terminal after it is ready;
+    /// without this its logs are dropped then).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     /// Internal: set on the background process `brfs mount` starts.
     #[arg(long, hide = true)]
     pub daemon_child: bool,
@@ -397,6 +401,7 @@ fn run_mount<S: MountSource>(a: MountArgs, open: Opener<S>) -> anyhow::Result<Ex
             let mut out = std::io::stdout();
             let _ = writeln!(out, "{READY}");
             let _ = out.flush();
+            DETACHED.store(true, Ordering::SeqCst);
         } else {
             eprintln!(
                 "brfs: {} mounted at {} ({} tables at ts {}); Ctrl-C or `brfs umount {}` unmounts it",
@@ -416,20 +421,58 @@ fn run_umount(a: UmountArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Logs go to stderr; `RUST_LOG` selects the level (default: warnings).
-fn init_tracing() {
+/// Set once the background process has reported ready: its stderr is a pipe to a parent
+/// that has exited, and a failed write there would panic (tracing reports write errors with
+/// `eprintln!`), killing a FUSE thread. Logs then go to `--log-file` or nowhere.
+static DETACHED: AtomicBool = AtomicBool::new(false);
+
+/// Logs go to stderr (and `--log-file`); `RUST_LOG` selects the level (default: warnings).
+fn init_tracing(log_file: Option<&Path>) {
+    let file = log_file.and_then(|p| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .ok()
+            .map(|f| Arc::new(std::sync::Mutex::new(f)))
+    });
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let make = move || -> Box<dyn Write> {
+        match (&file, DETACHED.load(Ordering::SeqCst)) {
+            (Some(f), _) => Box::new(SharedFile(f.clone())),
+            (None, true) => Box::new(std::io::sink()),
+            (None, false) => Box::new(std::io::stderr()),
+        }
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(log_file.is_none())
+        .with_writer(make)
         .try_init();
+}
+
+struct SharedFile(Arc<std::sync::Mutex<std::fs::File>>);
+
+impl Write for SharedFile {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("log file lock"))?
+            .write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs brfs with the process arguments, serving archives opened by `open`.
 pub fn brfs_main_with<S: MountSource>(open: Opener<S>) -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    init_tracing(match &cli.command {
+        Command::Mount(a) => a.log_file.as_deref(),
+        Command::Umount(_) => None,
+    });
     let result = match cli.command {
         Command::Mount(a) => run_mount(a, open),
         Command::Umount(a) => run_umount(a),
@@ -441,7 +484,9 @@ pub fn brfs_main_with<S: MountSource>(open: Opener<S>) -> ExitCode {
             for cause in e.chain().skip(1) {
                 msg.push_str(&format!(": {cause}"));
             }
-            eprintln!("{msg}");
+            if !DETACHED.load(Ordering::SeqCst) {
+                let _ = writeln!(std::io::stderr(), "{msg}");
+            }
             if e.downcast_ref::<BadInput>().is_some() {
                 ExitCode::from(2)
             } else {

@@ -165,6 +165,19 @@ impl<S: MountSource> fuser::Filesystem for BrFs<S> {
         }
     }
 
+    fn lseek(
+        &self,
+        _r: &Request,
+        _i: INodeNo,
+        _fh: FileHandle,
+        _o: i64,
+        _w: i32,
+        reply: fuser::ReplyLseek,
+    ) {
+        // SEEK_DATA/SEEK_HOLE: files have no holes; ENOSYS makes the kernel answer itself.
+        reply.error(Errno::ENOSYS);
+    }
+
     fn readlink(&self, _req: &Request, _ino: INodeNo, reply: ReplyData) {
         reply.error(Errno::EINVAL);
     }

@@ -7,42 +7,8 @@ use crate::engine::view::file::Result;
 use crate::engine::view::ViewFile;
 use std::sync::Arc;
 
-/// The files of a table directory (format/brfs.md BRFS-4), in listing order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TableFileKind {
-    SchemaSql,
-    TableJson,
-    RowsCsv,
-    RowsJsonl,
-    StatsJson,
-}
-
-impl TableFileKind {
-    /// Every table file, in the order a table directory lists them.
-    pub const ALL: [TableFileKind; 5] = [
-        TableFileKind::SchemaSql,
-        TableFileKind::TableJson,
-        TableFileKind::RowsCsv,
-        TableFileKind::RowsJsonl,
-        TableFileKind::StatsJson,
-    ];
-
-    pub fn file_name(self) -> &'static str {
-        match self {
-            TableFileKind::SchemaSql => "schema.sql",
-            TableFileKind::TableJson => "table.json",
-            TableFileKind::RowsCsv => "rows.csv",
-            TableFileKind::RowsJsonl => "rows.jsonl",
-            TableFileKind::StatsJson => "stats.json",
-        }
-    }
-
-    pub fn from_file_name(name: &str) -> Option<TableFileKind> {
-        TableFileKind::ALL
-            .into_iter()
-            .find(|k| k.file_name() == name)
-    }
-}
+/// The files of a table directory (BRFS-4): the view layer's kinds.
+pub use crate::engine::view::TableFileKind;
 
 /// One table of a catalog; `handle` is whatever the source needs to produce its files.
 #[derive(Debug, Clone)]
