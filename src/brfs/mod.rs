@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod demo;
 pub mod fuse;
 pub mod names;
 pub mod objtree;

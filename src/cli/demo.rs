@@ -5,8 +5,9 @@
 //! restore into a fresh cluster with every table's checksum and row dump compared, more writes
 //! and a DROP TABLE after the snapshot, then `log metadata` and `verify` of the log archive the
 //! task wrote and a point-in-time restore to a ts between the snapshot and the checkpoint,
-//! checked table by table against the source at that ts. Exit 0 when every check agrees, 1
-//! when one does not.
+//! checked table by table against the source at that ts; last, the `brfs mount` command for
+//! the archive (with `BRKIT_DEMO_MOUNT=1`, a real mount, a table listed, unmounted). Exit 0
+//! when every check agrees, 1 when one does not.
 use super::common::{open_storage, runtime, Outcome};
 use super::demo_pitr::{metadata_and_verify, pitr_and_compare, wait_checkpoint};
 use crate::archive::snapshot::SnapshotArchive;
@@ -72,8 +73,9 @@ pub fn run(a: DemoArgs) -> Outcome {
     for d in [&archive_dir, &log_dir, &scratch] {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
+    let key = rand::random::<[u8; 32]>();
     let cipher = if a.encrypt {
-        Cipher::new(CipherMethod::Aes256Ctr, rand::random::<[u8; 32]>().to_vec())?
+        Cipher::new(CipherMethod::Aes256Ctr, key.to_vec())?
     } else {
         Cipher::plaintext()
     };
@@ -195,6 +197,37 @@ pub fn run(a: DemoArgs) -> Outcome {
         writeln!(out, "     brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv --json")?;
         anyhow::Ok(all_ok)
     })?;
+    drop(rt);
+    // The last step: browse the archive (issue 6). Outside the runtime: the view layer blocks.
+    let mnt = dir.join("mnt");
+    let key_hex = a.encrypt.then(|| hex::encode(key));
+    let cmd = crate::brfs::demo::mount_command(&snap_url, &log_url, &mnt, key_hex.as_deref());
+    writeln!(out, "\n== 14. Browse the archive as files: {cmd}")?;
+    if std::env::var_os("BRKIT_DEMO_MOUNT").is_some_and(|v| v == "1") {
+        crate::brfs::demo::mount_and_show(
+            &mut out,
+            &snap_url,
+            &log_url,
+            &cipher,
+            &mnt,
+            &scratch,
+            ("sbtest", "sbtest1"),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "   (BRKIT_DEMO_MOUNT=1 mounts it here, lists a table and unmounts)"
+        )?;
+    }
+    writeln!(out, "     mkdir -p {} && {cmd}", mnt.display())?;
+    writeln!(
+        out,
+        "     ls {}/sbtest/sbtest1 && head -3 {}/sbtest/sbtest1/rows.csv && ls {}/at",
+        mnt.display(),
+        mnt.display(),
+        mnt.display()
+    )?;
+    writeln!(out, "     brfs umount {}", mnt.display())?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
