@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Mount an archive read-only (format/brfs.md describes the tree).
-    Mount(MountArgs),
+    Mount(Box<MountArgs>),
     /// Unmount a brfs mount point (`fusermount3 -u`).
     Umount(UmountArgs),
 }
@@ -474,7 +474,7 @@ pub fn brfs_main_with<S: MountSource>(open: Opener<S>) -> ExitCode {
         Command::Umount(_) => None,
     });
     let result = match cli.command {
-        Command::Mount(a) => run_mount(a, open),
+        Command::Mount(a) => run_mount(*a, open),
         Command::Umount(a) => run_umount(a),
     };
     match result {

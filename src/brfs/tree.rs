@@ -104,6 +104,9 @@ impl<T> Clone for Kind<T> {
     }
 }
 
+/// Catalog indexes of `at/` views by ts, with their insertion order (oldest first).
+type ViewCache<T> = (HashMap<u64, Arc<CatalogIndex<T>>>, VecDeque<u64>);
+
 struct Node<T> {
     path: String,
     kind: Kind<T>,
@@ -121,7 +124,7 @@ pub struct Vfs<S: MountSource> {
     uid: u32,
     gid: u32,
     nodes: RwLock<HashMap<u64, Node<S::Table>>>,
-    views: Mutex<(HashMap<u64, Arc<CatalogIndex<S::Table>>>, VecDeque<u64>)>,
+    views: Mutex<ViewCache<S::Table>>,
     raw: Mutex<Option<Arc<ObjectTree>>>,
     backupmeta: Mutex<Option<Arc<[u8]>>>,
     readme: Arc<[u8]>,
