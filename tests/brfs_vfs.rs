@@ -486,3 +486,16 @@ fn brfs_6_spec_examples_of_inode_numbers() {
     }
     assert!(n >= 4, "{n} examples");
 }
+
+#[test]
+fn brfs_14_a_damaged_archive_is_eio_not_an_empty_file() {
+    let mut src = FakeSource::new(false);
+    src.fail_reads = true;
+    let v = Vfs::new(Arc::new(src), VfsOptions::default()).unwrap();
+    let a = walk(&v, "/shop/orders/rows.csv").unwrap();
+    assert_eq!(a.size, 23);
+    match v.read(a.ino, 0, 100) {
+        Err(VfsError::Io(msg)) => assert!(msg.contains("checksum mismatch"), "{msg}"),
+        other => panic!("expected EIO, got {other:?}"),
+    }
+}

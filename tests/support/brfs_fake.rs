@@ -21,6 +21,8 @@ pub struct CountedFile {
     pub bytes: Vec<u8>,
     pub sizes: Arc<AtomicUsize>,
     pub delay: Duration,
+    /// Every read fails like a damaged data file.
+    pub fail: bool,
 }
 
 impl ViewFile for CountedFile {
@@ -31,6 +33,12 @@ impl ViewFile for CountedFile {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         std::thread::sleep(self.delay);
+        if self.fail {
+            return Err(ViewError::Invalid {
+                context: "data file 1/5_2_orders_write.sst".into(),
+                detail: "checksum mismatch".into(),
+            });
+        }
         // At most 1000 bytes per call: the VFS must loop for a full read.
         let start = (offset as usize).min(self.bytes.len());
         let n = buf.len().min(self.bytes.len() - start).min(1000);
@@ -52,6 +60,8 @@ pub struct FakeSource {
     pub slow: Duration,
     /// Tables of an extra database `many` (for the memory bound).
     pub many: usize,
+    /// Reads of table files fail (a damaged archive).
+    pub fail_reads: bool,
 }
 
 /// A table handle: (db, table, ts).
@@ -66,6 +76,7 @@ impl FakeSource {
             objects_listed: AtomicUsize::new(0),
             slow: Duration::ZERO,
             many: 0,
+            fail_reads: false,
         }
     }
 
@@ -224,6 +235,7 @@ impl MountSource for FakeSource {
             bytes: Self::file_bytes(t.2, &t.0, &t.1, kind),
             sizes: self.sizes.clone(),
             delay,
+            fail: self.fail_reads,
         }))
     }
     fn table_data_files(&self, t: &FakeTable) -> Result<Vec<(String, u64)>> {
