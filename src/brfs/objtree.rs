@@ -77,6 +77,22 @@ impl ObjectTree {
         (ObjectTree { objects, dirs }, skipped)
     }
 
+    /// One directory holding every object, each named by its percent-encoded name
+    /// (`1/2_3.sst` is `1%2F2_3.sst`, BRFS-7): a table's `files/`.
+    pub fn build_flat(mut objects: Vec<(String, u64)>) -> ObjectTree {
+        objects.sort();
+        objects.dedup_by(|a, b| a.0 == b.0);
+        let mut top: Vec<(String, ObjEntry)> = objects
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (super::names::encode_name(name, false), ObjEntry::Object(i)))
+            .collect();
+        top.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut dirs = HashMap::new();
+        dirs.insert(String::new(), top);
+        ObjectTree { objects, dirs }
+    }
+
     /// The entries of the directory at `dir`, sorted by name.
     pub fn list(&self, dir: &str) -> &[(String, ObjEntry)] {
         self.dirs.get(dir).map(Vec::as_slice).unwrap_or_default()
@@ -119,5 +135,19 @@ mod tests {
         assert_eq!(t.objects[*i], ("v1/backupmeta/0001.meta".to_string(), 7));
         assert_eq!(t.lookup("", "nope"), None);
         assert!(t.list("nope").is_empty());
+    }
+
+    #[test]
+    fn brfs_7_files_dir_is_flat_with_encoded_names() {
+        let t = ObjectTree::build_flat(vec![
+            ("1/2_3_write.sst".into(), 5),
+            ("9_1_write.sst".into(), 6),
+        ]);
+        let top: Vec<&str> = t.list("").iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(top, ["1%2F2_3_write.sst", "9_1_write.sst"]);
+        let Some(ObjEntry::Object(i)) = t.lookup("", "1%2F2_3_write.sst") else {
+            panic!("missing")
+        };
+        assert_eq!(t.objects[*i], ("1/2_3_write.sst".to_string(), 5));
     }
 }

@@ -66,7 +66,7 @@ Layout
   <db>/<table>/rows.csv        the rows at the view's ts: RFC 4180, header line, NULL as \\N
   <db>/<table>/rows.jsonl      the same rows as JSON Lines
   <db>/<table>/stats.json      checksums, row count, data files and sizes
-  <db>/<table>/files/          the table's SST files, byte-identical to the archive objects
+  <db>/<table>/files/          the table's SST files (`/` in names as %2F), byte-identical
   raw/                         every archive object, byte-identical
   at/<ts>/<db>/<table>/...     the same tree at another ts (with a log archive); <ts> is a
                                TSO or a time such as 2024-05-01T10:00:00Z

@@ -484,7 +484,7 @@ impl<S: MountSource> Vfs<S> {
                         .src
                         .table_data_files(&table.handle)
                         .map_err(|e| io_err(&what, e))?;
-                    let (tree, _) = ObjectTree::build(files);
+                    let tree = ObjectTree::build_flat(files);
                     return Ok(Kind::ObjDir(Arc::new(tree), String::new(), v.ts()));
                 }
                 let kind = TableFileKind::from_file_name(name).ok_or(VfsError::NotFound)?;
