@@ -5,6 +5,7 @@
 # - fuse3: fusermount3 for brfs
 # - python3 + python3-venv, npm: scripts/test-servers.sh installs the object-store servers
 #   (moto, gcp-storage-emulator from PyPI into a venv; Azurite from npm)
+# - duckdb (PyPI): tests/brfs_mount.rs reads a mounted rows.csv with DuckDB's read_csv
 set -euo pipefail
 pkgs=(librocksdb-dev libsnappy-dev liblz4-dev libzstd-dev rocksdb-tools fuse3 pkg-config)
 missing=()
@@ -21,5 +22,11 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! python3 -c "import duckdb" >/dev/null 2>&1; then
+  echo "setup: installing duckdb (pip)" >&2
+  python3 -m pip install -q duckdb >/dev/null 2>&1 \
+    || python3 -m pip install -q --break-system-packages duckdb >/dev/null 2>&1 \
+    || echo "setup: could not install duckdb; the DuckDB check of tests/brfs_mount.rs will be skipped" >&2
 fi
 command -v cargo >/dev/null || { echo "setup: cargo not found: install Rust (rustup) first" >&2; exit 2; }

@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 pub mod archive;
+pub mod brfs;
 pub mod cli;
 pub mod cluster;
 pub mod codec;

@@ -17,6 +17,7 @@ fn demo_log_backup_snapshot_restore_and_pitr_all_agree() {
             "--dir",
         ])
         .arg(dir.path())
+        .env("BRKIT_DEMO_MOUNT", "1")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -52,4 +53,19 @@ fn demo_log_backup_snapshot_restore_and_pitr_all_agree() {
     );
     assert!(text.contains("max restorable ts"), "{text}");
     assert!(text.contains("OK: 0 errors"), "{text}");
+    // The last step prints the brfs command and, with FUSE, mounts and lists a table.
+    assert!(
+        text.contains("== 14. Browse the archive as files: brfs mount local://"),
+        "{text}"
+    );
+    if std::path::Path::new("/dev/fuse").exists() {
+        assert!(
+            text.contains("$ head -3")
+                && text.contains("rows.csv")
+                && text.contains("   unmounted"),
+            "{text}"
+        );
+    } else {
+        eprintln!("!!!!! /dev/fuse missing: the demo's mount step was not exercised !!!!!");
+    }
 }

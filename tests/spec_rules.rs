@@ -53,6 +53,7 @@ const CHECKED_ELSEWHERE: &[(&str, &str)] = &[
     ("storage-url-bad", "tests/storage.rs"),
     ("storage-url-redacted", "tests/storage.rs"),
     ("object-name-bad", "tests/storage.rs"),
+    ("brfs-ino", "tests/brfs_vfs.rs"),
 ];
 
 fn checked_elsewhere(kind: &str) -> bool {

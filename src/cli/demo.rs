@@ -6,8 +6,10 @@
 //! a DROP TABLE and a TRUNCATE TABLE after the snapshot, then `log metadata` and `verify` of
 //! the log archive the task wrote and a point-in-time restore to a ts between the snapshot and
 //! the checkpoint, checked table by table against the source at that ts (the truncated table
-//! must hold the rows written after its TRUNCATE). With `--encrypt` the snapshot and the log
-//! data have two different random AES-256 keys (`--crypter.*`, `--log.crypter.*`). Exit 0
+//! must hold the rows written after its TRUNCATE); last, the `brfs mount` command for the
+//! archive (with `BRKIT_DEMO_MOUNT=1`, a real mount, a table listed, unmounted). With
+//! `--encrypt` the snapshot and the log data have two different random AES-256 keys
+//! (`--crypter.*`, `--log.crypter.*`). Exit 0
 //! when every check agrees, 1 when one does not.
 use super::common::{open_storage, runtime, Outcome};
 use super::demo_pitr::{metadata_and_verify, pitr_and_compare, wait_checkpoint};
@@ -210,6 +212,44 @@ pub fn run(a: DemoArgs) -> Outcome {
         writeln!(out, "     brtool verify -s {log_url} --full-backup-storage {snap_url} --level kv --json")?;
         anyhow::Ok(all_ok)
     })?;
+    drop(rt);
+    // The last step: browse the archive (issue 6). Outside the runtime: the view layer blocks.
+    let mnt = dir.join("mnt");
+    let keys_hex = a
+        .encrypt
+        .then(|| (hex::encode(cipher.key()), hex::encode(log_cipher.key())));
+    let cmd = crate::brfs::demo::mount_command(
+        &snap_url,
+        &log_url,
+        &mnt,
+        keys_hex.as_ref().map(|(s, l)| (s.as_str(), l.as_str())),
+    );
+    writeln!(out, "\n== 14. Browse the archive as files: {cmd}")?;
+    if std::env::var_os("BRKIT_DEMO_MOUNT").is_some_and(|v| v == "1") {
+        crate::brfs::demo::mount_and_show(
+            &mut out,
+            &snap_url,
+            &log_url,
+            (&cipher, &log_cipher),
+            &mnt,
+            &scratch,
+            ("sbtest", "sbtest1"),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "   (BRKIT_DEMO_MOUNT=1 mounts it here, lists a table and unmounts)"
+        )?;
+    }
+    writeln!(out, "     mkdir -p {} && {cmd}", mnt.display())?;
+    writeln!(
+        out,
+        "     ls {}/sbtest/sbtest1 && head -3 {}/sbtest/sbtest1/rows.csv && ls {}/at",
+        mnt.display(),
+        mnt.display(),
+        mnt.display()
+    )?;
+    writeln!(out, "     brfs umount {}", mnt.display())?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

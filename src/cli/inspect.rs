@@ -3,14 +3,10 @@
 //! hex for hashes and keys, schema JSON embedded as objects, numbers as decimal integers).
 
 use super::common::{open_storage, runtime, CrypterArgs, Outcome};
-use crate::archive::catalog::catalog;
 use crate::archive::snapshot::SnapshotArchive;
 use crate::archive::{detect_kind, log as log_archive};
-use crate::codec::tso;
-use crate::format::backupmeta::{DataFile, MetaVersion};
 use crate::format::layout::ArchiveKind;
-use crate::format::naming::snapshot::parse_sst_name;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -55,77 +51,9 @@ pub fn run(a: InspectArgs) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ts_json(ts: u64) -> Value {
-    json!({ "tso": ts, "time": tso::display_utc(ts) })
-}
-
-fn file_json(f: &DataFile) -> Value {
-    let decoded = parse_sst_name(&f.name).ok();
-    json!({
-        "name": f.name,
-        "cf": f.cf.as_str(),
-        "size": f.size,
-        "sha256": hex::encode(&f.sha256),
-        "start_key": hex::encode(&f.start_key),
-        "end_key": hex::encode(&f.end_key),
-        "start_version": f.start_version,
-        "end_version": f.end_version,
-        "crc64xor": f.checksum.crc64xor,
-        "total_kvs": f.checksum.total_kvs,
-        "total_bytes": f.checksum.total_bytes,
-        "cipher_iv": hex::encode(&f.cipher_iv),
-        "table_id": crate::codec::table::decode_table_id(&f.start_key),
-        "store_id": decoded.as_ref().map(|d| d.store_id),
-        "region_id": decoded.as_ref().map(|d| d.region_id),
-        "region_epoch_version": decoded.as_ref().map(|d| d.epoch_version),
-        "name_generation": decoded.as_ref().map(|d| format!("{:?}", d.generation)),
-    })
-}
-
-fn embedded(bytes: &[u8]) -> Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// The JSON document for a snapshot archive.
+/// The JSON document for a snapshot archive (`archive::snapshot::to_json`).
 pub fn snapshot_json(a: &SnapshotArchive, url: &str) -> anyhow::Result<Value> {
-    let (tables, orphans) = catalog(a)?;
-    let m = &a.meta;
-    let tables_json: Vec<Value> = tables
-        .iter()
-        .map(|t| {
-            let size: u64 = t.files.iter().map(|&i| a.files[i].size).sum();
-            json!({
-                "db": t.db, "db_id": t.db_id, "table": t.table, "table_id": t.table_id,
-                "physical_ids": t.physical_ids,
-                "crc64xor": t.checksum.crc64xor, "total_kvs": t.checksum.total_kvs, "total_bytes": t.checksum.total_bytes,
-                "files": t.files.len(), "size": size,
-            })
-        })
-        .collect();
-    Ok(json!({
-        "kind": "snapshot",
-        "storage": url,
-        "cluster_id": m.cluster_id,
-        "cluster_version": m.cluster_version,
-        "br_version": m.br_version,
-        "meta_version": match m.version { MetaVersion::V1 => "V1", MetaVersion::V2 => "V2" },
-        "backup_schema_version": m.backup_schema_version,
-        "start_version": m.start_version,
-        "end_version": m.end_version,
-        "backup_ts": ts_json(m.end_version),
-        "backup_size": m.backup_size,
-        "api_version": m.api_version,
-        "is_raw_kv": m.is_raw_kv,
-        "new_collations_enabled": m.new_collations_enabled,
-        "unknown_fields": m.unknown_fields,
-        "metafiles": a.metafiles.iter().map(|p| json!({"name": p.name, "size": p.size, "sha256": hex::encode(&p.sha256)})).collect::<Vec<_>>(),
-        "tables": tables_json,
-        "files": a.files.iter().map(file_json).collect::<Vec<_>>(),
-        "files_without_table": orphans.iter().map(|&i| a.files[i].name.clone()).collect::<Vec<_>>(),
-        "schemas": a.schemas.iter().map(|s| json!({"db": embedded(&s.db_json), "table": s.table_json.as_deref().map(embedded)})).collect::<Vec<_>>(),
-        "ddls": embedded(&a.ddls),
-    }))
+    Ok(crate::archive::snapshot::to_json(a, url)?)
 }
 
 fn human_size(n: u64) -> String {
