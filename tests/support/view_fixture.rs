@@ -33,8 +33,9 @@ pub struct TableImage {
     pub csv: Vec<u8>,
     pub checksum: Checksum,
     pub info: TableInfo,
-    /// Partition index → (record key minus its 11-byte prefix → raw row value).
-    pub rows: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Partition index → (handle: the record key minus its 11-byte prefix → (record key,
+    /// raw row value)).
+    pub rows: Vec<BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>>,
 }
 
 /// (db, table) → image.
@@ -58,6 +59,15 @@ impl Fixture {
         self.dir.path().join("scratch")
     }
 
+    /// The ts after the DDL that follows the snapshot.
+    pub fn mid_ts(&self) -> u64 {
+        self.points
+            .iter()
+            .find(|p| p.0.starts_with("mid-run"))
+            .unwrap()
+            .1
+    }
+
     pub fn image(&self, ts: u64) -> &Image {
         &self.points.iter().find(|p| p.1 == ts).unwrap().2
     }
@@ -67,7 +77,7 @@ async fn rows_by_handle(
     c: &ClusterClient,
     info: &TableInfo,
     ts: u64,
-) -> Vec<BTreeMap<Vec<u8>, Vec<u8>>> {
+) -> Vec<BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>> {
     let common = matches!(info.handle_kind().unwrap(), HandleKind::Common { .. });
     let mut out = Vec::new();
     for pid in info.physical_ids() {
@@ -78,7 +88,7 @@ async fn rows_by_handle(
         };
         let mut m = BTreeMap::new();
         c.scan(&r.start, &r.end, ts, |k, v| {
-            m.insert(k[11..].to_vec(), v);
+            m.insert(k[11..].to_vec(), (k, v));
             Ok(())
         })
         .await

@@ -15,13 +15,13 @@
 use super::cache::ChunkKey;
 use super::catalog::TableData;
 use super::file::{Result, ViewError, ViewFile};
-use super::kvs::{segments, walk_segment, Flow, Segment};
+use super::kvs::{segments, Segment};
 use super::overlay::Overlay;
+use super::pipeline::{render_segment, ChunkOut};
 use super::render::{Renderer, RowFormat};
 use super::Shared;
 use crate::codec::model::HandleKind;
 use crate::codec::table::{record_range_common, record_range_int, KeyRange};
-use std::ops::ControlFlow;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +32,8 @@ const IDLE_CURSORS: usize = 4;
 const MAX_SKIP: usize = 8;
 /// Chunks a cursor renders ahead of its reader.
 const AHEAD: usize = 2;
+/// Segments rendered at once by a size pass.
+const SIZE_WORKERS: usize = 2;
 
 /// The record ranges of a table's physical ids, in `physical_ids()` order (VIEW-4).
 pub(crate) fn record_ranges(data: &TableData) -> Result<Vec<KeyRange>> {
@@ -56,14 +58,6 @@ pub(crate) struct Prepared {
     pub header: Arc<[u8]>,
     pub segs: Vec<Segment>,
     pub overlay: Arc<Option<Overlay>>,
-}
-
-/// One rendered chunk.
-struct ChunkOut {
-    data: Vec<u8>,
-    rows: u64,
-    /// The first key of the next chunk; `None` at the segment's end.
-    next: Option<Arc<[u8]>>,
 }
 
 /// The immutable half of a lazy file, shared with its cursor threads.
@@ -109,47 +103,15 @@ impl Inner {
         resume: Option<&[u8]>,
         emit: &mut dyn FnMut(ChunkOut) -> bool,
     ) -> Result<()> {
-        self.shared.cache.pass_started();
-        let mut buf = Vec::with_capacity(self.chunk + self.chunk / 8);
-        let mut rows = 0u64;
-        let mut rendered = 0u64;
-        let flow = walk_segment(
+        render_segment(
             &self.shared,
+            &p.renderer,
             &p.segs[s],
             resume,
             p.overlay.as_ref().as_ref(),
-            &mut |key, value| {
-                let before = buf.len();
-                if !p.renderer.render(key, value, &mut buf)? {
-                    return Ok(Flow::Continue(()));
-                }
-                rendered += 1;
-                if before >= self.chunk {
-                    let row = buf.split_off(before);
-                    let done = std::mem::replace(&mut buf, row);
-                    let out = ChunkOut {
-                        data: done,
-                        rows,
-                        next: Some(Arc::from(key)),
-                    };
-                    rows = 0;
-                    if !emit(out) {
-                        return Ok(ControlFlow::Break(()));
-                    }
-                }
-                rows += 1;
-                Ok(ControlFlow::Continue(()))
-            },
-        );
-        self.shared.cache.rows_rendered(rendered);
-        if flow?.is_continue() {
-            emit(ChunkOut {
-                data: buf,
-                rows,
-                next: None,
-            });
-        }
-        Ok(())
+            self.chunk,
+            emit,
+        )
     }
 }
 
@@ -227,13 +189,26 @@ struct Cursor {
     /// The next chunk it will deliver and its relative offset.
     next: usize,
     off: u64,
-    rx: Receiver<std::result::Result<ChunkOut, String>>,
+    rx: Option<Receiver<std::result::Result<ChunkOut, String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Cursor {
+    /// Stops the pass and waits for it (it notices at its next chunk): no decoding thread
+    /// outlives its file, so none runs while the process exits (RocksDB's static state is
+    /// torn down then).
+    fn drop(&mut self) {
+        self.rx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Cursor {
     fn spawn(inner: Arc<Inner>, p: Arc<Prepared>, seg: usize, c: usize, at: Point) -> Cursor {
         let (tx, rx) = sync_channel(AHEAD);
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let r = inner.render(&p, seg, at.resume.as_deref(), &mut |out| {
                 tx.send(Ok(out)).is_ok()
             });
@@ -245,14 +220,18 @@ impl Cursor {
             seg,
             next: c,
             off: at.off,
-            rx,
+            rx: Some(rx),
+            thread: Some(thread),
         }
     }
 
     /// The next chunk: (chunk number, relative offset, chunk).
     fn pull(&mut self, what: &str) -> Result<(usize, u64, ChunkOut)> {
-        let out = self
+        let rx = self
             .rx
+            .as_ref()
+            .ok_or_else(|| invalid(what, "the pass was stopped".into()))?;
+        let out = rx
             .recv()
             .map_err(|_| invalid(what, "the decoding pass ended early".into()))?
             .map_err(|e| invalid(what, e))?;
@@ -458,10 +437,9 @@ impl LazyFile {
                 .collect()
         };
         if !todo.is_empty() {
-            let workers = std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 4)
-                .min(todo.len());
+            // Each segment renders on every core already (`pipeline`); two at once fill the
+            // gaps when one starts or ends.
+            let workers = SIZE_WORKERS.min(todo.len());
             let next = std::sync::atomic::AtomicUsize::new(0);
             let results: Vec<Result<()>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..workers)

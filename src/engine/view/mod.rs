@@ -20,6 +20,7 @@ mod kvs;
 mod lazy;
 mod objects;
 mod overlay;
+mod pipeline;
 mod render;
 pub mod schema_sql;
 mod stats;
@@ -28,7 +29,6 @@ pub use cache::CacheStats;
 pub use catalog::{Catalog, ViewDatabase, ViewTable};
 pub use file::{BytesFile, Result, ViewError, ViewFile};
 
-use crate::archive::catalog::catalog as snapshot_catalog;
 use crate::archive::log::LogArchive;
 use crate::archive::snapshot::SnapshotArchive;
 use crate::codec::tso::display_utc;
@@ -167,6 +167,7 @@ impl Drop for Shared {
 /// restorable window (VIEW-1, VIEW-2).
 pub struct ArchiveView {
     shared: Arc<Shared>,
+    snapshot_catalog: Arc<Catalog>,
     snap: SnapshotArchive,
     log: Option<LogArchive>,
     windows: Vec<(u64, u64)>,
@@ -210,8 +211,6 @@ impl ArchiveView {
                     e.to_string(),
                 )
             })?;
-        // META-SCHEMA-1: every schema must decode before anything is shown.
-        snapshot_catalog(&snap).map_err(|e| invalid("snapshot archive schemas", e.to_string()))?;
         let log =
             match &log_storage {
                 Some(s) => Some(rt.block_on(LogArchive::open(s.as_ref())).map_err(|e| {
@@ -272,8 +271,15 @@ impl ArchiveView {
             scratch,
             next_id: AtomicU64::new(1),
         });
+        // META-SCHEMA-1, VIEW-13: every schema decodes before anything is shown; the snapshot's
+        // catalog is kept for the life of the view.
+        let snapshot_catalog = Arc::new(
+            catalog::at_snapshot(&shared, &snap)
+                .map_err(|e| invalid("snapshot archive schemas", e.to_string()))?,
+        );
         Ok(Arc::new(ArchiveView {
             shared,
+            snapshot_catalog,
             snap,
             log,
             windows,
@@ -333,6 +339,9 @@ impl ArchiveView {
     /// The databases and tables at `ts` (VIEW-1). Cached per ts; decodes no rows.
     pub fn catalog(&self, ts: u64) -> Result<Arc<Catalog>> {
         self.check_ts(ts)?;
+        if ts == self.snapshot_ts() {
+            return Ok(self.snapshot_catalog.clone());
+        }
         {
             let mut cats = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(i) = cats.iter().position(|(t, _)| *t == ts) {
@@ -342,11 +351,11 @@ impl ArchiveView {
                 return Ok(cat);
             }
         }
-        let cat = Arc::new(if ts == self.snapshot_ts() {
-            catalog::at_snapshot(&self.shared, &self.snap)?
-        } else {
-            catalog::at_ts(&self.shared, self.replay_kv()?.as_ref(), ts)?
-        });
+        let cat = Arc::new(catalog::at_ts(
+            &self.shared,
+            self.replay_kv()?.as_ref(),
+            ts,
+        )?);
         let mut cats = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
         if !cats.iter().any(|(t, _)| *t == ts) {
             if cats.len() >= CATALOGS_KEPT {
