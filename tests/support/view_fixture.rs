@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 pub const TASK: &str = "view";
 pub const BIG_ROWS: u64 = 2000;
 
+/// Handle (the record key minus its 11-byte prefix) → (record key, raw row value).
+pub type RowsByHandle = BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>;
+
 /// One table at one ts.
 pub struct TableImage {
     pub csv: Vec<u8>,
@@ -35,7 +38,7 @@ pub struct TableImage {
     pub info: TableInfo,
     /// Partition index → (handle: the record key minus its 11-byte prefix → (record key,
     /// raw row value)).
-    pub rows: Vec<BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>>,
+    pub rows: Vec<RowsByHandle>,
 }
 
 /// (db, table) → image.
@@ -73,11 +76,7 @@ impl Fixture {
     }
 }
 
-async fn rows_by_handle(
-    c: &ClusterClient,
-    info: &TableInfo,
-    ts: u64,
-) -> Vec<BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>> {
+async fn rows_by_handle(c: &ClusterClient, info: &TableInfo, ts: u64) -> Vec<RowsByHandle> {
     let common = matches!(info.handle_kind().unwrap(), HandleKind::Common { .. });
     let mut out = Vec::new();
     for pid in info.physical_ids() {

@@ -16,10 +16,11 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-/// KV bytes per batch.
-const BATCH_BYTES: usize = 256 << 10;
-/// Batches waiting per stage.
-const QUEUE: usize = 4;
+/// Batches waiting per stage. With batches of an eighth of a chunk, a pass runs about one
+/// chunk ahead of what it delivered (random reads pay for little more than their chunk).
+const QUEUE: usize = 2;
+/// The smallest batch (KV bytes).
+const MIN_BATCH: usize = 1 << 10;
 /// Render threads at most.
 const MAX_RENDERERS: usize = 4;
 
@@ -67,6 +68,7 @@ fn walk(
     seg: &Segment,
     resume: Option<&[u8]>,
     overlay: Option<&Overlay>,
+    batch_bytes: usize,
     tx: &SyncSender<Result<KvBatch>>,
 ) {
     let mut seq = 0u64;
@@ -83,10 +85,8 @@ fn walk(
                 detail: "a KV over 4 GiB".into(),
             })
         };
-        batch
-            .items
-            .push((fits(a)? as u32, fits(b)? as u32, fits(c)? as u32));
-        if batch.data.len() >= BATCH_BYTES {
+        batch.items.push((fits(a)?, fits(b)?, fits(c)?));
+        if batch.data.len() >= batch_bytes {
             let full = std::mem::take(&mut batch);
             if tx.send(Ok(KvBatch { seq, ..full })).is_err() {
                 return Ok(ControlFlow::Break(()));
@@ -155,7 +155,8 @@ pub(crate) fn render_segment(
     let (row_tx, row_rx) = sync_channel::<Result<Rendered>>(QUEUE);
     let work: Work = Arc::new(Mutex::new(kv_rx));
     std::thread::scope(|scope| {
-        scope.spawn(move || walk(shared, seg, resume, overlay, &kv_tx));
+        let batch_bytes = (chunk / 8).max(MIN_BATCH);
+        scope.spawn(move || walk(shared, seg, resume, overlay, batch_bytes, &kv_tx));
         for _ in 0..renderers() {
             let (work, row_tx) = (work.clone(), row_tx.clone());
             scope.spawn(move || render_batches(shared, renderer, &work, &row_tx));
