@@ -90,7 +90,8 @@ FIRST_MS="$(sed -n 's/.*first byte after \([0-9]*\) ms.*/\1/p' <<<"$READ_LINE")"
 SIZE_S="$(sed -n 's/.*size pass \([0-9.]*\) s.*/\1/p' <<<"$SIZE_LINE")"
 [[ "$(cat "$WORK/size.out")" == "$BYTES" ]] || die "size $(cat "$WORK/size.out") != bytes read $BYTES"
 
-echo "archive view benchmark ($ROWS rows per table, $TABLE rows.$FORMAT, cache $CACHE_MB MiB, $(nproc) cores)"
+if [[ -n "${ARCHIVE_GIVEN:-}" ]]; then SRC="archive $ARCHIVE"; else SRC="$ROWS rows per table"; fi
+echo "archive view benchmark ($SRC, $TABLE rows.$FORMAT, cache $CACHE_MB MiB, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 printf '  %-22s %s bytes (%.2f GB)\n' "file size" "$BYTES" "$(awk -v b="$BYTES" 'BEGIN{print b/1e9}')"
 printf '  %-22s %s s, %s MB/s   (goal >= 150 MB/s)\n' "sequential read" "$SECS" "$MBPS"
 printf '  %-22s %s ms   (goal <= 200 ms; archive open %s ms before it)\n' "first byte" "$FIRST_MS" "$OPEN_MS"

@@ -15,6 +15,7 @@
 use super::cache::ChunkKey;
 use super::catalog::TableData;
 use super::file::{Result, ViewError, ViewFile};
+use super::index::{Point, SegIndex};
 use super::kvs::{segments, Segment};
 use super::overlay::Overlay;
 use super::pipeline::{render_segment, ChunkOut};
@@ -112,74 +113,6 @@ impl Inner {
             self.chunk,
             emit,
         )
-    }
-}
-
-/// The start of a chunk inside its segment.
-#[derive(Debug, Clone)]
-struct Point {
-    off: u64,
-    resume: Option<Arc<[u8]>>,
-}
-
-/// What is known of one segment.
-#[derive(Debug, Clone)]
-struct SegIndex {
-    /// Starts of chunks 0..points.len(); the last one's length is known only when complete.
-    points: Vec<Point>,
-    complete: bool,
-    /// Length (when complete) and rows of the chunks recorded.
-    len: u64,
-    rows: u64,
-}
-
-impl SegIndex {
-    fn new() -> SegIndex {
-        SegIndex {
-            points: vec![Point {
-                off: 0,
-                resume: None,
-            }],
-            complete: false,
-            len: 0,
-            rows: 0,
-        }
-    }
-
-    /// Where the known part ends: the segment's length, or the start of the frontier chunk.
-    fn known_end(&self) -> u64 {
-        if self.complete {
-            self.len
-        } else {
-            self.points.last().map_or(0, |p| p.off)
-        }
-    }
-
-    /// The chunk holding relative offset `rel` (< known_end) and its (start, end).
-    fn chunk_at(&self, rel: u64) -> (usize, u64, u64) {
-        let c = self.points.partition_point(|p| p.off <= rel) - 1;
-        let end = self.points.get(c + 1).map_or(self.len, |p| p.off);
-        (c, self.points[c].off, end)
-    }
-
-    /// Records chunk `c` (rendered at `off`, `len` bytes, `rows` rows, followed by a chunk
-    /// starting at key `next`) if it is the frontier chunk.
-    fn record(&mut self, c: usize, off: u64, len: usize, rows: u64, next: Option<&Arc<[u8]>>) {
-        if self.complete || c + 1 != self.points.len() || self.points[c].off != off {
-            return;
-        }
-        self.rows += rows;
-        let end = off + len as u64;
-        match next {
-            Some(k) => self.points.push(Point {
-                off: end,
-                resume: Some(k.clone()),
-            }),
-            None => {
-                self.complete = true;
-                self.len = end;
-            }
-        }
     }
 }
 

@@ -16,6 +16,7 @@ mod cache;
 mod catalog;
 pub mod diff;
 pub mod file;
+mod index;
 mod kvs;
 mod lazy;
 mod objects;
@@ -23,7 +24,9 @@ mod overlay;
 mod pipeline;
 mod render;
 pub mod schema_sql;
+mod sql_types;
 mod stats;
+mod window;
 
 pub use cache::CacheStats;
 pub use catalog::{Catalog, ViewDatabase, ViewTable};
@@ -229,7 +232,9 @@ impl ArchiveView {
         let snapshot_ts = snap.meta.end_version;
         let (windows, flush_points, no_window) = match &log {
             None => (Vec::new(), Vec::new(), None),
-            Some(l) => windows_of(l, snapshot_ts),
+            Some(l) => {
+                window::windows_of(l.window, l.metas.iter().map(|m| m.meta.max_ts), snapshot_ts)
+            }
         };
         let log_files = match &log {
             Some(l) => {
@@ -464,34 +469,6 @@ pub fn parse_ts(s: &str) -> Result<u64> {
     // RFC 3339 with a `T` and a `Z`/offset is accepted by the same parser.
     crate::codec::tso::parse_ts_string(v, false)
         .map_err(|e| invalid(format!("ts {v:?}"), e.to_string()))
-}
-
-/// The viewable windows of a log archive over a snapshot (VIEW-2): `[snapshot_ts, max_ts]`
-/// when the snapshot lies inside the restorable window, with the flush points inside it.
-fn windows_of(l: &LogArchive, snapshot_ts: u64) -> (Vec<(u64, u64)>, Vec<u64>, Option<String>) {
-    let w = l.window;
-    if snapshot_ts < w.min_ts || snapshot_ts > w.max_ts {
-        let why = format!(
-            "the snapshot's backup ts {snapshot_ts} ({}) is outside the log's restorable window [{} ({}), {} ({})]: no point-in-time view",
-            display_utc(snapshot_ts),
-            w.min_ts,
-            display_utc(w.min_ts),
-            w.max_ts,
-            display_utc(w.max_ts)
-        );
-        return (Vec::new(), Vec::new(), Some(why));
-    }
-    let window = (snapshot_ts, w.max_ts);
-    let mut points: Vec<u64> = l
-        .metas
-        .iter()
-        .map(|m| m.meta.max_ts)
-        .chain(std::iter::once(w.max_ts))
-        .filter(|t| (window.0..=window.1).contains(t))
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    (vec![window], points, None)
 }
 
 /// Writes a view file to `out` sequentially (what `brtool export` does: the same bytes as

@@ -16,11 +16,11 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
-/// Batches waiting per stage. With batches of an eighth of a chunk, a pass runs about one
-/// chunk ahead of what it delivered (random reads pay for little more than their chunk).
-const QUEUE: usize = 2;
+/// Batches waiting per stage. With batches of an eighth of a chunk, a pass runs about a chunk
+/// and a half ahead of what it delivered (random reads pay for a few chunks, not a segment).
+const QUEUE: usize = 4;
 /// The smallest batch (KV bytes).
-const MIN_BATCH: usize = 1 << 10;
+const MIN_BATCH: usize = 512;
 /// Render threads at most.
 const MAX_RENDERERS: usize = 4;
 
@@ -215,4 +215,91 @@ fn assemble(
         next: None,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Cut = Vec<(Vec<u8>, u64, Option<Vec<u8>>)>;
+
+    /// Rows (key, text) sent as batches of `batch` rows, in `order`, cut at `chunk` bytes.
+    fn cut(rows: &[(Vec<u8>, Vec<u8>)], batch: usize, reversed: bool, chunk: usize) -> Cut {
+        let (tx, rx) = sync_channel(rows.len() + 1);
+        let mut batches: Vec<Rendered> = rows
+            .chunks(batch)
+            .enumerate()
+            .map(|(seq, part)| {
+                let mut kvs = KvBatch {
+                    seq: seq as u64,
+                    ..KvBatch::default()
+                };
+                let (mut text, mut ends) = (Vec::new(), Vec::new());
+                for (i, (k, t)) in part.iter().enumerate() {
+                    let a = kvs.data.len() as u32;
+                    kvs.data.extend_from_slice(k);
+                    let b = kvs.data.len() as u32;
+                    kvs.items.push((a, b, b));
+                    text.extend_from_slice(t);
+                    ends.push((text.len(), i));
+                }
+                Rendered {
+                    kvs,
+                    text,
+                    rows: ends,
+                }
+            })
+            .collect();
+        if reversed {
+            batches.reverse();
+        }
+        for b in batches {
+            tx.send(Ok(b)).unwrap();
+        }
+        drop(tx);
+        let mut out = Vec::new();
+        assemble(rx, chunk, &mut |c| {
+            out.push((c.data, c.rows, c.next.map(|k| k.to_vec())));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn view_16_chunks_are_cut_the_same_whatever_the_batches() {
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = (0..300usize)
+            .map(|i| {
+                let text = vec![b'a' + (i % 26) as u8; 1 + (i * 7) % 50];
+                (format!("k{i:04}").into_bytes(), text)
+            })
+            .collect();
+        let one = cut(&rows, 1, false, 100);
+        for (batch, reversed) in [(2, false), (7, true), (64, false), (300, false), (13, true)] {
+            assert_eq!(cut(&rows, batch, reversed, 100), one, "batches of {batch}");
+        }
+        // The rule: every chunk but the last reaches the size with its last row and not
+        // before it; `next` is the key of the following chunk's first row.
+        let all: Vec<u8> = rows.iter().flat_map(|r| r.1.clone()).collect();
+        assert_eq!(
+            one.iter().flat_map(|c| c.0.clone()).collect::<Vec<_>>(),
+            all
+        );
+        assert_eq!(one.iter().map(|c| c.1).sum::<u64>(), rows.len() as u64);
+        let mut first_row = 0usize;
+        for (i, (data, n, next)) in one.iter().enumerate() {
+            let n = *n as usize;
+            let last_row_len = rows[first_row + n - 1].1.len();
+            if i + 1 < one.len() {
+                assert!(
+                    data.len() >= 100 && data.len() - last_row_len < 100,
+                    "chunk {i}"
+                );
+                assert_eq!(next.as_deref(), Some(rows[first_row + n].0.as_slice()));
+            } else {
+                assert!(next.is_none());
+            }
+            first_row += n;
+        }
+    }
 }
