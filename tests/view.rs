@@ -262,7 +262,13 @@ fn view_2_a_ts_outside_the_window_is_ts_outside_window() {
     let mid = f.snapshot_ts + (max - f.snapshot_ts) / 2;
     view.catalog(mid).unwrap();
     assert_eq!(view.parse_ts(&mid.to_string()).unwrap(), mid);
-    assert!(view.parse_ts("2026-11-21 10:00:00 +00:00").unwrap() > 0);
+    let t = view.parse_ts("2026-11-21 10:00:00 +00:00").unwrap();
+    assert_eq!(
+        view.parse_ts("2026-11-21T10:00:00Z").unwrap(),
+        t,
+        "RFC 3339"
+    );
+    assert_eq!(view.parse_ts("2026-11-21 12:00:00 +02:00").unwrap(), t);
     assert!(view.parse_ts("yesterday").is_err());
 }
 

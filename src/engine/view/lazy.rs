@@ -64,11 +64,12 @@ pub(crate) struct Prepared {
 /// The immutable half of a lazy file, shared with its cursor threads.
 struct Inner {
     id: u64,
-    shared: Arc<Shared>,
     data: Arc<TableData>,
     format: RowFormat,
     chunk: usize,
     prepared: Mutex<Option<Arc<Prepared>>>,
+    /// Last: dropped after the overlay that lives in its scratch directory.
+    shared: Arc<Shared>,
 }
 
 impl Inner {

@@ -169,7 +169,6 @@ impl Drop for Shared {
 /// An opened archive, browsable at its snapshot ts and (with a log archive) at any ts of its
 /// restorable window (VIEW-1, VIEW-2).
 pub struct ArchiveView {
-    shared: Arc<Shared>,
     snapshot_catalog: Arc<Catalog>,
     snap: SnapshotArchive,
     log: Option<LogArchive>,
@@ -179,6 +178,8 @@ pub struct ArchiveView {
     no_window: Option<String>,
     replay: Mutex<Option<Arc<ReplayKv>>>,
     catalogs: Mutex<Vec<(u64, Arc<Catalog>)>>,
+    /// Last: dropped after the catalogs, whose log overlays live in its scratch directory.
+    shared: Arc<Shared>,
 }
 
 fn invalid(context: impl Into<String>, detail: impl Into<String>) -> ViewError {
