@@ -7,6 +7,8 @@ mod cluster;
 mod common;
 mod demo;
 mod demo_pitr;
+mod diff;
+mod export;
 mod inspect;
 mod log;
 mod log_task;
@@ -53,6 +55,12 @@ enum Command {
     /// truncate, merge an archive.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Write one table of an archive (at any ts with --log-storage) as CSV or JSON Lines:
+    /// the bytes `brfs mount` shows.
+    Export(export::ExportArgs),
+    /// Rows inserted, deleted and changed per table between two archives or two ts (exit 0
+    /// same, 1 differences, 2 could not diff).
+    Diff(diff::DiffArgs),
 }
 
 /// Runs brtool with the process arguments.
@@ -69,6 +77,8 @@ pub fn brtool_main() -> ExitCode {
         Command::Workload(c) => table::run_workload(c),
         Command::Table(c) => table::run_table(c),
         Command::Log(c) => log::run(c),
+        Command::Export(a) => export::run(a),
+        Command::Diff(a) => diff::run(a),
     };
     common::finish(result)
 }

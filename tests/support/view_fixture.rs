@@ -28,13 +28,17 @@ use std::time::{Duration, Instant};
 pub const TASK: &str = "view";
 pub const BIG_ROWS: u64 = 2000;
 
+/// Handle (the record key minus its 11-byte prefix) → (record key, raw row value).
+pub type RowsByHandle = BTreeMap<Vec<u8>, (Vec<u8>, Vec<u8>)>;
+
 /// One table at one ts.
 pub struct TableImage {
     pub csv: Vec<u8>,
     pub checksum: Checksum,
     pub info: TableInfo,
-    /// Partition index → (record key minus its 11-byte prefix → raw row value).
-    pub rows: Vec<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Partition index → (handle: the record key minus its 11-byte prefix → (record key,
+    /// raw row value)).
+    pub rows: Vec<RowsByHandle>,
 }
 
 /// (db, table) → image.
@@ -58,16 +62,21 @@ impl Fixture {
         self.dir.path().join("scratch")
     }
 
+    /// The ts after the DDL that follows the snapshot.
+    pub fn mid_ts(&self) -> u64 {
+        self.points
+            .iter()
+            .find(|p| p.0.starts_with("mid-run"))
+            .unwrap()
+            .1
+    }
+
     pub fn image(&self, ts: u64) -> &Image {
         &self.points.iter().find(|p| p.1 == ts).unwrap().2
     }
 }
 
-async fn rows_by_handle(
-    c: &ClusterClient,
-    info: &TableInfo,
-    ts: u64,
-) -> Vec<BTreeMap<Vec<u8>, Vec<u8>>> {
+async fn rows_by_handle(c: &ClusterClient, info: &TableInfo, ts: u64) -> Vec<RowsByHandle> {
     let common = matches!(info.handle_kind().unwrap(), HandleKind::Common { .. });
     let mut out = Vec::new();
     for pid in info.physical_ids() {
@@ -78,7 +87,7 @@ async fn rows_by_handle(
         };
         let mut m = BTreeMap::new();
         c.scan(&r.start, &r.end, ts, |k, v| {
-            m.insert(k[11..].to_vec(), v);
+            m.insert(k[11..].to_vec(), (k, v));
             Ok(())
         })
         .await

@@ -116,13 +116,9 @@ impl DiffSummary {
 type Row = (Vec<u8>, Vec<u8>);
 
 /// The rows of one physical table of a side, streamed by a producer thread.
-fn stream(
-    shared: Arc<Shared>,
-    data: Arc<TableData>,
-    pid_index: usize,
-) -> Receiver<Result<Vec<Row>>> {
+fn stream(shared: Arc<Shared>, data: Arc<TableData>, pid_index: usize) -> Rows {
     let (tx, rx) = sync_channel(IN_FLIGHT);
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let run = || -> Result<()> {
             let renderer = Renderer::new(&data.info, RowFormat::Csv)?;
             let ranges = record_ranges(&data)?;
@@ -164,20 +160,36 @@ fn stream(
             let _ = tx.send(Err(e));
         }
     });
-    rx
+    Rows {
+        rx: Some(rx),
+        buf: Vec::new().into_iter(),
+        thread: Some(thread),
+    }
 }
 
-/// Pulls rows one by one from a producer.
+/// Pulls rows one by one from a producer (none for a side without the partition).
 struct Rows {
     rx: Option<Receiver<Result<Vec<Row>>>>,
     buf: std::vec::IntoIter<Row>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Rows {
+    /// Stops the producer and waits for it: no producer outlives the diff.
+    fn drop(&mut self) {
+        self.rx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Rows {
-    fn new(rx: Option<Receiver<Result<Vec<Row>>>>) -> Rows {
+    fn none() -> Rows {
         Rows {
-            rx,
+            rx: None,
             buf: Vec::new().into_iter(),
+            thread: None,
         }
     }
 
@@ -235,8 +247,8 @@ fn diff_table(
             let i = list.iter().position(|n| n == name)?;
             Some(stream(sh.clone(), d.clone(), i))
         };
-        let mut ra = Rows::new(side(a, &pa));
-        let mut rb = Rows::new(side(b, &pb));
+        let mut ra = side(a, &pa).unwrap_or_else(Rows::none);
+        let mut rb = side(b, &pb).unwrap_or_else(Rows::none);
         let (mut x, mut y) = (ra.next()?, rb.next()?);
         loop {
             match (&x, &y) {

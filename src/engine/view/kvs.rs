@@ -38,10 +38,13 @@ fn below_end(key: &[u8], end: &[u8]) -> bool {
     end.is_empty() || key < end
 }
 
+/// A range's (write file, default file).
+type Slots = (Option<usize>, Option<usize>);
+
 /// The pairs among `files` (DATA-6: a range's files share their bounds). A default file
 /// without a write file holds nothing MVCC can read and is left out.
 fn pairs(all: &[DataFile], files: &[usize]) -> Vec<Pair> {
-    let mut by_range: BTreeMap<(&[u8], &[u8]), (Option<usize>, Option<usize>)> = BTreeMap::new();
+    let mut by_range: BTreeMap<(&[u8], &[u8]), Slots> = BTreeMap::new();
     for &i in files {
         let f = &all[i];
         let slot = by_range

@@ -15,13 +15,14 @@
 use super::cache::ChunkKey;
 use super::catalog::TableData;
 use super::file::{Result, ViewError, ViewFile};
-use super::kvs::{segments, walk_segment, Flow, Segment};
+use super::index::{Point, SegIndex};
+use super::kvs::{segments, Segment};
 use super::overlay::Overlay;
+use super::pipeline::{render_segment, ChunkOut};
 use super::render::{Renderer, RowFormat};
 use super::Shared;
 use crate::codec::model::HandleKind;
 use crate::codec::table::{record_range_common, record_range_int, KeyRange};
-use std::ops::ControlFlow;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +33,8 @@ const IDLE_CURSORS: usize = 4;
 const MAX_SKIP: usize = 8;
 /// Chunks a cursor renders ahead of its reader.
 const AHEAD: usize = 2;
+/// Segments rendered at once by a size pass.
+const SIZE_WORKERS: usize = 2;
 
 /// The record ranges of a table's physical ids, in `physical_ids()` order (VIEW-4).
 pub(crate) fn record_ranges(data: &TableData) -> Result<Vec<KeyRange>> {
@@ -58,22 +61,15 @@ pub(crate) struct Prepared {
     pub overlay: Arc<Option<Overlay>>,
 }
 
-/// One rendered chunk.
-struct ChunkOut {
-    data: Vec<u8>,
-    rows: u64,
-    /// The first key of the next chunk; `None` at the segment's end.
-    next: Option<Arc<[u8]>>,
-}
-
 /// The immutable half of a lazy file, shared with its cursor threads.
 struct Inner {
     id: u64,
-    shared: Arc<Shared>,
     data: Arc<TableData>,
     format: RowFormat,
     chunk: usize,
     prepared: Mutex<Option<Arc<Prepared>>>,
+    /// Last: dropped after the overlay that lives in its scratch directory.
+    shared: Arc<Shared>,
 }
 
 impl Inner {
@@ -109,115 +105,15 @@ impl Inner {
         resume: Option<&[u8]>,
         emit: &mut dyn FnMut(ChunkOut) -> bool,
     ) -> Result<()> {
-        self.shared.cache.pass_started();
-        let mut buf = Vec::with_capacity(self.chunk + self.chunk / 8);
-        let mut rows = 0u64;
-        let mut rendered = 0u64;
-        let flow = walk_segment(
+        render_segment(
             &self.shared,
+            &p.renderer,
             &p.segs[s],
             resume,
             p.overlay.as_ref().as_ref(),
-            &mut |key, value| {
-                let before = buf.len();
-                if !p.renderer.render(key, value, &mut buf)? {
-                    return Ok(Flow::Continue(()));
-                }
-                rendered += 1;
-                if before >= self.chunk {
-                    let row = buf.split_off(before);
-                    let done = std::mem::replace(&mut buf, row);
-                    let out = ChunkOut {
-                        data: done,
-                        rows,
-                        next: Some(Arc::from(key)),
-                    };
-                    rows = 0;
-                    if !emit(out) {
-                        return Ok(ControlFlow::Break(()));
-                    }
-                }
-                rows += 1;
-                Ok(ControlFlow::Continue(()))
-            },
-        );
-        self.shared.cache.rows_rendered(rendered);
-        if flow?.is_continue() {
-            emit(ChunkOut {
-                data: buf,
-                rows,
-                next: None,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// The start of a chunk inside its segment.
-#[derive(Debug, Clone)]
-struct Point {
-    off: u64,
-    resume: Option<Arc<[u8]>>,
-}
-
-/// What is known of one segment.
-#[derive(Debug, Clone)]
-struct SegIndex {
-    /// Starts of chunks 0..points.len(); the last one's length is known only when complete.
-    points: Vec<Point>,
-    complete: bool,
-    /// Length (when complete) and rows of the chunks recorded.
-    len: u64,
-    rows: u64,
-}
-
-impl SegIndex {
-    fn new() -> SegIndex {
-        SegIndex {
-            points: vec![Point {
-                off: 0,
-                resume: None,
-            }],
-            complete: false,
-            len: 0,
-            rows: 0,
-        }
-    }
-
-    /// Where the known part ends: the segment's length, or the start of the frontier chunk.
-    fn known_end(&self) -> u64 {
-        if self.complete {
-            self.len
-        } else {
-            self.points.last().map_or(0, |p| p.off)
-        }
-    }
-
-    /// The chunk holding relative offset `rel` (< known_end) and its (start, end).
-    fn chunk_at(&self, rel: u64) -> (usize, u64, u64) {
-        let c = self.points.partition_point(|p| p.off <= rel) - 1;
-        let end = self.points.get(c + 1).map_or(self.len, |p| p.off);
-        (c, self.points[c].off, end)
-    }
-
-    /// Records chunk `c` (rendered at `off`, `len` bytes, `rows` rows, followed by a chunk
-    /// starting at key `next`) if it is the frontier chunk.
-    fn record(&mut self, c: usize, off: u64, len: usize, rows: u64, next: Option<&Arc<[u8]>>) {
-        if self.complete || c + 1 != self.points.len() || self.points[c].off != off {
-            return;
-        }
-        self.rows += rows;
-        let end = off + len as u64;
-        match next {
-            Some(k) => self.points.push(Point {
-                off: end,
-                resume: Some(k.clone()),
-            }),
-            None => {
-                self.complete = true;
-                self.len = end;
-            }
-        }
+            self.chunk,
+            emit,
+        )
     }
 }
 
@@ -227,13 +123,26 @@ struct Cursor {
     /// The next chunk it will deliver and its relative offset.
     next: usize,
     off: u64,
-    rx: Receiver<std::result::Result<ChunkOut, String>>,
+    rx: Option<Receiver<std::result::Result<ChunkOut, String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Cursor {
+    /// Stops the pass and waits for it (it notices at its next chunk): no decoding thread
+    /// outlives its file, so none runs while the process exits (RocksDB's static state is
+    /// torn down then).
+    fn drop(&mut self) {
+        self.rx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Cursor {
     fn spawn(inner: Arc<Inner>, p: Arc<Prepared>, seg: usize, c: usize, at: Point) -> Cursor {
         let (tx, rx) = sync_channel(AHEAD);
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let r = inner.render(&p, seg, at.resume.as_deref(), &mut |out| {
                 tx.send(Ok(out)).is_ok()
             });
@@ -245,14 +154,18 @@ impl Cursor {
             seg,
             next: c,
             off: at.off,
-            rx,
+            rx: Some(rx),
+            thread: Some(thread),
         }
     }
 
     /// The next chunk: (chunk number, relative offset, chunk).
     fn pull(&mut self, what: &str) -> Result<(usize, u64, ChunkOut)> {
-        let out = self
+        let rx = self
             .rx
+            .as_ref()
+            .ok_or_else(|| invalid(what, "the pass was stopped".into()))?;
+        let out = rx
             .recv()
             .map_err(|_| invalid(what, "the decoding pass ended early".into()))?
             .map_err(|e| invalid(what, e))?;
@@ -458,10 +371,9 @@ impl LazyFile {
                 .collect()
         };
         if !todo.is_empty() {
-            let workers = std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 4)
-                .min(todo.len());
+            // Each segment renders on every core already (`pipeline`); two at once fill the
+            // gaps when one starts or ends.
+            let workers = SIZE_WORKERS.min(todo.len());
             let next = std::sync::atomic::AtomicUsize::new(0);
             let results: Vec<Result<()>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..workers)

@@ -16,19 +16,22 @@ mod cache;
 mod catalog;
 pub mod diff;
 pub mod file;
+mod index;
 mod kvs;
 mod lazy;
 mod objects;
 mod overlay;
+mod pipeline;
 mod render;
 pub mod schema_sql;
+mod sql_types;
 mod stats;
+mod window;
 
 pub use cache::CacheStats;
 pub use catalog::{Catalog, ViewDatabase, ViewTable};
 pub use file::{BytesFile, Result, ViewError, ViewFile};
 
-use crate::archive::catalog::catalog as snapshot_catalog;
 use crate::archive::log::LogArchive;
 use crate::archive::snapshot::SnapshotArchive;
 use crate::codec::tso::display_utc;
@@ -166,7 +169,7 @@ impl Drop for Shared {
 /// An opened archive, browsable at its snapshot ts and (with a log archive) at any ts of its
 /// restorable window (VIEW-1, VIEW-2).
 pub struct ArchiveView {
-    shared: Arc<Shared>,
+    snapshot_catalog: Arc<Catalog>,
     snap: SnapshotArchive,
     log: Option<LogArchive>,
     windows: Vec<(u64, u64)>,
@@ -175,6 +178,8 @@ pub struct ArchiveView {
     no_window: Option<String>,
     replay: Mutex<Option<Arc<ReplayKv>>>,
     catalogs: Mutex<Vec<(u64, Arc<Catalog>)>>,
+    /// Last: dropped after the catalogs, whose log overlays live in its scratch directory.
+    shared: Arc<Shared>,
 }
 
 fn invalid(context: impl Into<String>, detail: impl Into<String>) -> ViewError {
@@ -210,8 +215,6 @@ impl ArchiveView {
                     e.to_string(),
                 )
             })?;
-        // META-SCHEMA-1: every schema must decode before anything is shown.
-        snapshot_catalog(&snap).map_err(|e| invalid("snapshot archive schemas", e.to_string()))?;
         let log =
             match &log_storage {
                 Some(s) => Some(rt.block_on(LogArchive::open(s.as_ref())).map_err(|e| {
@@ -230,7 +233,9 @@ impl ArchiveView {
         let snapshot_ts = snap.meta.end_version;
         let (windows, flush_points, no_window) = match &log {
             None => (Vec::new(), Vec::new(), None),
-            Some(l) => windows_of(l, snapshot_ts),
+            Some(l) => {
+                window::windows_of(l.window, l.metas.iter().map(|m| m.meta.max_ts), snapshot_ts)
+            }
         };
         let log_files = match &log {
             Some(l) => {
@@ -272,8 +277,15 @@ impl ArchiveView {
             scratch,
             next_id: AtomicU64::new(1),
         });
+        // META-SCHEMA-1, VIEW-13: every schema decodes before anything is shown; the snapshot's
+        // catalog is kept for the life of the view.
+        let snapshot_catalog = Arc::new(
+            catalog::at_snapshot(&shared, &snap)
+                .map_err(|e| invalid("snapshot archive schemas", e.to_string()))?,
+        );
         Ok(Arc::new(ArchiveView {
             shared,
+            snapshot_catalog,
             snap,
             log,
             windows,
@@ -333,6 +345,9 @@ impl ArchiveView {
     /// The databases and tables at `ts` (VIEW-1). Cached per ts; decodes no rows.
     pub fn catalog(&self, ts: u64) -> Result<Arc<Catalog>> {
         self.check_ts(ts)?;
+        if ts == self.snapshot_ts() {
+            return Ok(self.snapshot_catalog.clone());
+        }
         {
             let mut cats = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(i) = cats.iter().position(|(t, _)| *t == ts) {
@@ -342,11 +357,11 @@ impl ArchiveView {
                 return Ok(cat);
             }
         }
-        let cat = Arc::new(if ts == self.snapshot_ts() {
-            catalog::at_snapshot(&self.shared, &self.snap)?
-        } else {
-            catalog::at_ts(&self.shared, self.replay_kv()?.as_ref(), ts)?
-        });
+        let cat = Arc::new(catalog::at_ts(
+            &self.shared,
+            self.replay_kv()?.as_ref(),
+            ts,
+        )?);
         let mut cats = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
         if !cats.iter().any(|(t, _)| *t == ts) {
             if cats.len() >= CATALOGS_KEPT {
@@ -455,34 +470,6 @@ pub fn parse_ts(s: &str) -> Result<u64> {
     // RFC 3339 with a `T` and a `Z`/offset is accepted by the same parser.
     crate::codec::tso::parse_ts_string(v, false)
         .map_err(|e| invalid(format!("ts {v:?}"), e.to_string()))
-}
-
-/// The viewable windows of a log archive over a snapshot (VIEW-2): `[snapshot_ts, max_ts]`
-/// when the snapshot lies inside the restorable window, with the flush points inside it.
-fn windows_of(l: &LogArchive, snapshot_ts: u64) -> (Vec<(u64, u64)>, Vec<u64>, Option<String>) {
-    let w = l.window;
-    if snapshot_ts < w.min_ts || snapshot_ts > w.max_ts {
-        let why = format!(
-            "the snapshot's backup ts {snapshot_ts} ({}) is outside the log's restorable window [{} ({}), {} ({})]: no point-in-time view",
-            display_utc(snapshot_ts),
-            w.min_ts,
-            display_utc(w.min_ts),
-            w.max_ts,
-            display_utc(w.max_ts)
-        );
-        return (Vec::new(), Vec::new(), Some(why));
-    }
-    let window = (snapshot_ts, w.max_ts);
-    let mut points: Vec<u64> = l
-        .metas
-        .iter()
-        .map(|m| m.meta.max_ts)
-        .chain(std::iter::once(w.max_ts))
-        .filter(|t| (window.0..=window.1).contains(t))
-        .collect();
-    points.sort_unstable();
-    points.dedup();
-    (vec![window], points, None)
 }
 
 /// Writes a view file to `out` sequentially (what `brtool export` does: the same bytes as

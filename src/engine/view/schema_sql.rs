@@ -6,7 +6,8 @@
 //! TableInfo is left out: the `AUTO_INCREMENT=`/`AUTO_RANDOM_BASE=` table options (allocator
 //! positions) and hypothetical indexes.
 
-use crate::codec::model::{ColumnInfo, FieldType, IndexInfo, TableInfo};
+use super::sql_types::{default_collation, has_charset, type_desc};
+use crate::codec::model::{ColumnInfo, IndexInfo, TableInfo};
 use crate::codec::mysql::{flag, tp};
 use serde_json::Value;
 use std::fmt::Write;
@@ -26,7 +27,7 @@ fn name(s: &str) -> String {
 }
 
 /// `format.OutputFormat`: `\0`, `'`, `\n`, `\r` escaped for a single-quoted literal.
-fn output_format(s: &str) -> String {
+pub(crate) fn output_format(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -50,148 +51,6 @@ fn extra_i64(m: &serde_json::Map<String, Value>, k: &str) -> i64 {
 
 fn extra_bool(m: &serde_json::Map<String, Value>, k: &str) -> bool {
     m.get(k).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// TiDB's default collation of a charset (`charset.GetDefaultCollation`).
-fn default_collation(cs: &str) -> &'static str {
-    match cs {
-        "utf8mb4" => "utf8mb4_bin",
-        "utf8" => "utf8_bin",
-        "latin1" => "latin1_bin",
-        "ascii" => "ascii_bin",
-        "binary" => "binary",
-        "gbk" => "gbk_chinese_ci",
-        "gb18030" => "gb18030_chinese_ci",
-        _ => "",
-    }
-}
-
-/// `types.TypeToStr`: the type name, with text → blob and char → binary for charset binary.
-fn type_name(t: u8, charset: &str) -> &'static str {
-    let bin = charset == "binary";
-    match t {
-        tp::TINY => "tinyint",
-        tp::SHORT => "smallint",
-        tp::INT24 => "mediumint",
-        tp::LONG => "int",
-        tp::LONGLONG => "bigint",
-        tp::FLOAT => "float",
-        tp::DOUBLE => "double",
-        tp::NEWDECIMAL => "decimal",
-        tp::NULL => "null",
-        tp::TIMESTAMP => "timestamp",
-        tp::DATE | tp::NEWDATE => "date",
-        tp::DURATION => "time",
-        tp::DATETIME => "datetime",
-        tp::YEAR => "year",
-        tp::BIT => "bit",
-        tp::JSON => "json",
-        tp::ENUM => "enum",
-        tp::SET => "set",
-        tp::GEOMETRY => "geometry",
-        tp::VECTOR_FLOAT32 => "vector",
-        tp::VARCHAR if bin => "varbinary",
-        tp::VARCHAR => "varchar",
-        tp::VAR_STRING if bin => "var_binary",
-        tp::VAR_STRING => "var_string",
-        tp::STRING if bin => "binary",
-        tp::STRING => "char",
-        tp::TINY_BLOB if bin => "tinyblob",
-        tp::TINY_BLOB => "tinytext",
-        tp::BLOB if bin => "blob",
-        tp::BLOB => "text",
-        tp::MEDIUM_BLOB if bin => "mediumblob",
-        tp::MEDIUM_BLOB => "mediumtext",
-        tp::LONG_BLOB if bin => "longblob",
-        tp::LONG_BLOB => "longtext",
-        _ => "unspecified",
-    }
-}
-
-/// `mysql.GetDefaultFieldLengthAndDecimal`.
-fn default_flen_decimal(t: u8) -> (i64, i64) {
-    match t {
-        tp::BIT => (1, 0),
-        tp::TINY => (4, 0),
-        tp::SHORT => (6, 0),
-        tp::INT24 => (9, 0),
-        tp::LONG => (11, 0),
-        tp::LONGLONG => (20, 0),
-        tp::DOUBLE => (22, -1),
-        tp::FLOAT => (12, -1),
-        tp::NEWDECIMAL => (10, 0),
-        tp::DURATION | tp::DATE => (10, 0),
-        tp::TIMESTAMP | tp::DATETIME => (19, 0),
-        tp::YEAR => (4, 0),
-        tp::STRING => (1, 0),
-        tp::VARCHAR | tp::VAR_STRING => (5, 0),
-        tp::TINY_BLOB => (255, 0),
-        tp::BLOB => (65535, 0),
-        tp::MEDIUM_BLOB => (16777215, 0),
-        tp::LONG_BLOB | tp::JSON => (4294967295, 0),
-        tp::SET | tp::ENUM => (-1, 0),
-        _ => (0, 0),
-    }
-}
-
-/// `FieldType.CompactStr` (integer display widths shown, TiDB's default).
-fn compact_str(ft: &FieldType) -> String {
-    let t = ft.tp;
-    let (dflen, ddec) = default_flen_decimal(t);
-    let (flen, dec) = (i64::from(ft.flen), i64::from(ft.decimal));
-    let dec_not_default = dec != ddec && dec != 0 && dec != -1;
-    let shown_flen = if flen == -1 { dflen } else { flen };
-    let shown_dec = if dec == -1 { ddec } else { dec };
-    let suffix = match t {
-        tp::ENUM | tp::SET => {
-            let es: Vec<String> = ft.elems().iter().map(|e| output_format(e)).collect();
-            format!("('{}')", es.join("','"))
-        }
-        tp::TIMESTAMP | tp::DATETIME | tp::DURATION if dec_not_default => format!("({shown_dec})"),
-        tp::DOUBLE | tp::FLOAT if dec_not_default => format!("({shown_flen},{shown_dec})"),
-        tp::NEWDECIMAL => format!("({shown_flen},{shown_dec})"),
-        tp::BIT
-        | tp::VARCHAR
-        | tp::STRING
-        | tp::VAR_STRING
-        | tp::TINY
-        | tp::SHORT
-        | tp::INT24
-        | tp::LONG
-        | tp::LONGLONG => format!("({shown_flen})"),
-        tp::YEAR => format!("({flen})"),
-        tp::VECTOR_FLOAT32 if flen != -1 => format!("({flen})"),
-        tp::NULL => "(0)".to_string(),
-        _ => String::new(),
-    };
-    format!("{}{suffix}", type_name(t, &ft.charset))
-}
-
-/// `ColumnInfo.GetTypeDesc`: CompactStr plus ` unsigned` / ` zerofill` (not for BIT/YEAR).
-fn type_desc(ft: &FieldType) -> String {
-    let mut d = compact_str(ft);
-    if ft.flag & flag::UNSIGNED != 0 && ft.tp != tp::BIT && ft.tp != tp::YEAR {
-        d.push_str(" unsigned");
-    }
-    if ft.flag & flag::ZEROFILL != 0 && ft.tp != tp::YEAR {
-        d.push_str(" zerofill");
-    }
-    d
-}
-
-/// `field_types.HasCharset`.
-fn has_charset(ft: &FieldType) -> bool {
-    match ft.tp {
-        tp::VARCHAR
-        | tp::STRING
-        | tp::VAR_STRING
-        | tp::BLOB
-        | tp::TINY_BLOB
-        | tp::MEDIUM_BLOB
-        | tp::LONG_BLOB => ft.flag & flag::BINARY == 0,
-        tp::ENUM | tp::SET => true,
-        _ => false,
-    }
 }
 
 /// A BIT default as `b'...'` (`BinaryLiteral.ToBitLiteralString(true)`: leading zeros trimmed).

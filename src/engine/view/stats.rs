@@ -16,10 +16,11 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 
 pub(crate) struct StatsFile {
-    shared: Arc<Shared>,
     data: Arc<TableData>,
     csv: Arc<LazyFile>,
     doc: Mutex<Option<Arc<BytesFile>>>,
+    /// Last: dropped after the overlay that lives in its scratch directory.
+    shared: Arc<Shared>,
 }
 
 impl StatsFile {
