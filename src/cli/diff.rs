@@ -91,6 +91,7 @@ fn side_b(a: &DiffArgs, view_a: &Arc<ArchiveView>) -> anyhow::Result<Arc<Archive
         b.crypter = CrypterArgs {
             method: m.clone(),
             key: a.against_crypter.key.clone(),
+            key_file: None,
         };
     }
     b.open().map_err(|e| anyhow!("--against: {e}"))

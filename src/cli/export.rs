@@ -3,55 +3,14 @@
 //! `rows.csv`/`rows.jsonl` (format/view.md VIEW-11: the same code path, `engine::view`), for
 //! machines without FUSE. Also the view flags `brtool diff` shares.
 
-use super::common::{CrypterArgs, Outcome};
+use super::common::{CrypterArgs, LogCrypterArgs, Outcome};
 use crate::engine::view::{ArchiveView, TableFileKind, ViewOptions, DEFAULT_CACHE_BYTES};
-use crate::format::crypto::Cipher;
 use anyhow::{anyhow, Context};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// BR's `--log.crypter.method` / `--log.crypter.key`: the key of the log archive's data.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LogCrypterArgs {
-    /// Encryption method of the log data (default: the same as --crypter.method).
-    #[arg(
-        id = "log_crypter_method",
-        long = "log.crypter.method",
-        value_name = "METHOD"
-    )]
-    pub method: Option<String>,
-    /// The log data key in hex.
-    #[arg(
-        id = "log_crypter_key",
-        long = "log.crypter.key",
-        value_name = "HEX",
-        env = "BR_LOG_CRYPTER_KEY",
-        hide_env_values = true
-    )]
-    pub key: Option<String>,
-}
-
-impl LogCrypterArgs {
-    /// `None` when not given (the view then uses the snapshot's key).
-    pub fn cipher(&self) -> anyhow::Result<Option<Cipher>> {
-        let Some(method) = &self.method else {
-            if self.key.is_some() {
-                anyhow::bail!("--log.crypter.key needs --log.crypter.method");
-            }
-            return Ok(None);
-        };
-        let c = CrypterArgs {
-            method: method.clone(),
-            key: self.key.clone(),
-        };
-        c.cipher()
-            .map(Some)
-            .map_err(|e| anyhow!("{}", e.to_string().replace("--crypter.", "--log.crypter.")))
-    }
-}
 
 /// Where and how to open one view.
 #[derive(Debug, Clone, clap::Args)]
