@@ -139,13 +139,13 @@ fn brfs_4_table_directory_has_five_files_and_files_dir_with_exact_bytes() {
         read_all(&v, "/shop/orders/rows.csv"),
         b"id,name\n1,apple\n2,pear\n"
     );
-    assert_eq!(names(&v, "/shop/orders/files"), ["1"]);
+    // BRFS-7: files/ is flat, object names percent-encoded.
     assert_eq!(
-        names(&v, "/shop/orders/files/1"),
-        ["5_2_orders_default.sst", "5_2_orders_write.sst"]
+        names(&v, "/shop/orders/files"),
+        ["1%2F5_2_orders_default.sst", "1%2F5_2_orders_write.sst"]
     );
     assert_eq!(
-        read_all(&v, "/shop/orders/files/1/5_2_orders_write.sst"),
+        read_all(&v, "/shop/orders/files/1%2F5_2_orders_write.sst"),
         FakeSource::object_bytes("1/5_2_orders_write.sst", 300)
     );
     assert_eq!(names(&v, "/empty_db"), Vec::<String>::new());
