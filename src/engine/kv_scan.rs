@@ -38,6 +38,18 @@ pub struct PairChecksums {
 pub fn walk_pair(
     write: (&str, &[u8]),
     default: Option<(&str, &[u8])>,
+    visit: impl FnMut(&BackedUpKv<'_>) -> Result<()>,
+) -> Result<PairChecksums> {
+    walk_pair_with(write, default, true, visit)
+}
+
+/// [`walk_pair`], computing the CSUM-2 aggregates only when `checksums` (readers that only
+/// want the KVs, like archive views, skip the CRC-64 of every KV); `unreferenced_default` is
+/// counted either way.
+pub fn walk_pair_with(
+    write: (&str, &[u8]),
+    default: Option<(&str, &[u8])>,
+    checksums: bool,
     mut visit: impl FnMut(&BackedUpKv<'_>) -> Result<()>,
 ) -> Result<PairChecksums> {
     let (wname, wbytes) = write;
@@ -131,10 +143,12 @@ pub fn walk_pair(
             value,
             from_default,
         };
-        if from_default {
-            sums.default.update(&raw, value);
-        } else {
-            sums.write.update(&raw, value);
+        if checksums {
+            if from_default {
+                sums.default.update(&raw, value);
+            } else {
+                sums.write.update(&raw, value);
+            }
         }
         visit(&kv)?;
     }

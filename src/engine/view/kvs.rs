@@ -11,7 +11,7 @@ use super::overlay::{Overlay, OverlayIter, Resolved};
 use super::Shared;
 use crate::codec::table::KeyRange;
 use crate::codec::write::WriteType;
-use crate::engine::kv_scan::walk_pair;
+use crate::engine::kv_scan::walk_pair_with;
 use crate::format::backupmeta::DataFile;
 use crate::format::naming::snapshot::Cf;
 use crate::storage::local_map::LocalMap;
@@ -201,11 +201,13 @@ pub(crate) fn walk_segment(
             Some(d) => Some(plaintext(shared, d)?),
             None => None,
         };
-        let walked = walk_pair(
+        // The views need no CSUM-2 aggregates: skip the CRC-64 of every KV.
+        let walked = walk_pair_with(
             (&wf.name, &wbytes),
             dfile
                 .zip(dbytes.as_ref())
                 .map(|(d, b)| (d.name.as_str(), &b[..])),
+            false,
             |kv| {
                 let key = kv.raw_key;
                 if key < lower || !below_end(key, &seg.end) {
